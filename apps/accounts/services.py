@@ -1,0 +1,131 @@
+"""Account writes: permission levels, API tokens, workers and their connections."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import TRADABLE_MODES, ApiToken, BrokerAccount, Mode, PermissionChange, PermissionLevel, TradingPermission, User, Worker, WorkerStream
+
+
+def set_permission_level(*, user: User, level: str, changed_by: User | None, reason: str) -> TradingPermission:
+    """Change a user's level and record who, when, old → new and why."""
+    if level not in PermissionLevel.values:
+        raise ValueError(f"unknown permission level {level!r}")
+    with transaction.atomic():
+        permission, _ = TradingPermission.objects.select_for_update().get_or_create(user=user)
+        old = permission.level if permission.pk and permission.level else ""
+        permission.level = level
+        permission.can_paper_trade = Mode.PAPER in TRADABLE_MODES[level]
+        permission.can_real_trade = Mode.REAL in TRADABLE_MODES[level]
+        permission.changed_by = changed_by
+        permission.reason = reason
+        permission.save()
+        PermissionChange.objects.create(user=user, old_level=old, new_level=level, changed_by=changed_by, reason=reason)
+        if level == PermissionLevel.ADMIN and not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+    return permission
+
+
+def issue_api_token(*, user: User, label: str = "") -> str:
+    """Create a token and return it; only its hash is stored, so this is the one time it can be shown."""
+    key = "tk_" + secrets.token_urlsafe(32)
+    ApiToken.objects.create(user=user, key_hash=ApiToken.hash_key(key), prefix=key[:8], label=label)
+    return key
+
+
+def authenticate_api_token(key: str) -> User | None:
+    token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash_key(key), revoked_at__isnull=True).first()
+    if token is None or not token.user.is_active:
+        return None
+    # hash lookup already matched; compare again in constant time so timing never depends on the key
+    if not hmac.compare_digest(token.key_hash, ApiToken.hash_key(key)):
+        return None
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token.user
+
+
+@dataclass(frozen=True, slots=True)
+class NewWorker:
+    worker: Worker
+    token: str
+
+
+def create_worker(*, name: str, mode: str, accounts: list[BrokerAccount]) -> NewWorker:
+    if mode not in Mode.values:
+        raise ValueError(f"unknown mode {mode!r}")
+    wrong = [a for a in accounts if a.mode != mode]
+    if wrong:
+        raise ValueError(f"a {mode} worker cannot carry {wrong[0].mode} accounts")
+    token = Worker.new_token()
+    with transaction.atomic():
+        worker = Worker.objects.create(name=name, mode=mode, token_hash=Worker.hash_token(token), token_prefix=token[:8])
+        worker.accounts.set(accounts)
+    return NewWorker(worker, token)
+
+
+def rotate_worker_token(*, worker: Worker) -> str:
+    token = Worker.new_token()
+    worker.token_hash, worker.token_prefix, worker.revoked_at = Worker.hash_token(token), token[:8], None
+    worker.save(update_fields=["token_hash", "token_prefix", "revoked_at"])
+    return token
+
+
+def revoke_worker(*, worker: Worker) -> None:
+    Worker.objects.filter(pk=worker.pk).update(revoked_at=timezone.now())
+
+
+def authenticate_worker(token: str) -> Worker | None:
+    if not token:
+        return None
+    digest = Worker.hash_token(token)
+    worker = Worker.objects.filter(token_hash=digest, revoked_at__isnull=True).first()
+    if worker is None or not hmac.compare_digest(worker.token_hash, digest):
+        return None
+    return worker
+
+
+@dataclass(frozen=True, slots=True)
+class HelloResult:
+    worker: Worker
+    accounts: list[str]  # accounts in the token's scope
+    ignored_accounts: list[str]  # reported by the broker but outside the scope
+    last_seq: int
+    replaced_channel: str
+
+
+def register_hello(*, worker_id: int, channel_name: str, hello: dict[str, Any]) -> HelloResult:
+    """Record a worker's hello and make this connection the one orders are routed to."""
+    with transaction.atomic():
+        worker = Worker.objects.select_for_update().get(pk=worker_id)
+        replaced = worker.channel_name if worker.channel_name != channel_name else ""
+        now = timezone.now()
+        worker.reported_server = hello["server"]
+        worker.last_hello = {k: hello[k] for k in ("worker_version", "backend", "server", "accounts", "login") if k in hello}
+        worker.last_hello_at = worker.last_heartbeat_at = worker.connected_at = now
+        worker.channel_name = channel_name
+        worker.save(update_fields=["reported_server", "last_hello", "last_hello_at", "last_heartbeat_at", "connected_at", "channel_name"])
+        scope = list(worker.accounts.values_list("account_number", flat=True))
+        stream, _ = WorkerStream.objects.get_or_create(worker=worker, stream_id=hello["stream_id"])
+    reported = set(hello["accounts"])
+    return HelloResult(worker, scope, sorted(reported - set(scope)), stream.last_seq, replaced)
+
+
+def record_heartbeat(*, worker_id: int, channel_name: str) -> None:
+    Worker.objects.filter(pk=worker_id, channel_name=channel_name).update(last_heartbeat_at=timezone.now())
+
+
+def register_disconnect(*, worker_id: int, channel_name: str) -> None:
+    # Only the connection that is still current may clear the route; a replaced one must not.
+    Worker.objects.filter(pk=worker_id, channel_name=channel_name).update(channel_name="")
+
+
+def authenticate_worker_id(worker_id: int) -> bool:
+    """Whether the worker's token is still valid (a revoked token's open connection is then closed)."""
+    return Worker.objects.filter(pk=worker_id, revoked_at__isnull=True).exists()

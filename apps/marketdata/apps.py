@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MarketdataConfig(AppConfig):
+    name = "apps.marketdata"
+    label = "marketdata"

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Symbol(models.Model):
+    """A KRX listing from the worker's symbol master; previous_close anchors the ±30% band."""
+
+    class Kind(models.TextChoices):
+        STOCK = "stock", _("주식")
+        PREFERRED = "preferred", _("우선주")
+        ETF = "etf", "ETF"
+        ETN = "etn", "ETN"
+
+    code = models.CharField(max_length=6, primary_key=True)
+    name = models.CharField(max_length=100)
+    market = models.CharField(max_length=8)  # KOSPI, KOSDAQ, KONEX
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STOCK)
+    previous_close = models.PositiveBigIntegerField()
+    kospi200 = models.BooleanField(default=False)
+    is_tradable = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "symbols"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class LatestPrice(models.Model):
+    """The latest price per symbol (the user's `real_time_prices` table); history belongs in bars."""
+
+    symbol = models.OneToOneField(Symbol, on_delete=models.CASCADE, primary_key=True, db_column="stock_code", related_name="latest_price")
+    current_price = models.PositiveBigIntegerField()
+    change = models.BigIntegerField(default=0)
+    change_rate = models.DecimalField(max_digits=7, decimal_places=2, default=0)
+    volume = models.BigIntegerField(default=0)
+    timestamp = models.DateTimeField()
+
+    class Meta:
+        db_table = "real_time_prices"

@@ -1,0 +1,214 @@
+"""Settings for every process (Daphne, Celery, manage.py), driven only by environment variables.
+
+No variables at all gives the embedded default: SQLite, the in-memory channel layer and Celery
+tasks run in-process. DATABASE_URL and REDIS_URL switch to the production wiring. Every variable
+is documented in .env.example.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("VAR_DIR") or BASE_DIR / "var")
+
+env = environ.Env()
+
+
+def _require(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ImproperlyConfigured(f"{name}={value!r} is not valid; use one of: {', '.join(allowed)}")
+    return value
+
+
+def _url(name: str, schemes: tuple[str, ...]) -> str | None:
+    # A typo in a URL must stop start-up with the variable's name, not fail later inside a driver.
+    value = env.str(name, default="") or None
+    if value is not None and value.split("://", 1)[0] not in schemes:
+        raise ImproperlyConfigured(f"{name} must start with one of {', '.join(s + '://' for s in schemes)}; got {value.split('://', 1)[0]!r}")
+    return value
+
+
+DATABASE_URL = _url("DATABASE_URL", ("postgres", "postgresql", "pgsql", "postgis", "sqlite"))
+REDIS_URL = _url("REDIS_URL", ("redis", "rediss"))
+
+# Production mode is whatever is not the embedded default; then secrets must be given explicitly.
+EMBEDDED = DATABASE_URL is None and REDIS_URL is None
+DEBUG = env.bool("DEBUG", default=EMBEDDED)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not EMBEDDED and not env.bool("ALLOW_INSECURE_SECRET_KEY", default=False):
+        raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL or REDIS_URL is set (production mode)")
+    SECRET_KEY = "embedded-demo-only-not-secret"  # noqa: S105 - only ever used by the embedded demo and tests
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Market session clock: "krx" follows the real KRX calendar; "always" is for the embedded demo,
+# so a newcomer at 11 p.m. can still see an order filled (the dashboard says the clock is simulated).
+MARKET_HOURS = _require("MARKET_HOURS", env.str("MARKET_HOURS", default="krx"), ("krx", "always"))
+# Orders placed while the market is closed: kept QUEUED for the next session, or DENIED.
+OUTSIDE_HOURS_POLICY = _require("OUTSIDE_HOURS_POLICY", env.str("OUTSIDE_HOURS_POLICY", default="queue"), ("queue", "deny"))
+# A SUBMITTED order with no answer from the worker after this long is resent (the worker dedupes by command id).
+ORDER_RESEND_AFTER_S = env.int("ORDER_RESEND_AFTER_S", default=10)
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "channels",
+    "rest_framework",
+    "drf_spectacular",
+    "django_htmx",
+    "django_celery_beat",
+    "apps.accounts",
+    "apps.marketdata",
+    "apps.orders",
+    "apps.risk",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "platform.urls"
+ASGI_APPLICATION = "platform.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "apps.marketdata.context_processors.market_clock",
+            ],
+        },
+    },
+]
+
+# DATABASES: SQLite file by default; DATABASE_URL (Postgres/Supabase) in production.
+# CONN_MAX_AGE stays 0: under Daphne each request's ORM work runs on a fresh thread, so
+# persistent connections would be orphaned (docs/deployment.md).
+if DATABASE_URL:
+    try:
+        DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+    except Exception as exc:  # django-environ raises several types for a malformed URL
+        raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "db.sqlite3",
+            # WAL lets the dashboard read while the worker link writes; the timeout rides out short write locks.
+            "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "transaction_mode": "IMMEDIATE"},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# CHANNEL LAYERS: Redis in production so Celery workers reach Daphne's consumers; in-memory for one process.
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+
+# CELERY: the same task code everywhere; without a broker, tasks run inline in the calling process.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "Asia/Seoul"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_TIME_LIMIT = 300
+# Without a beat process, Daphne runs the periodic order sweeps itself (apps/orders/embedded_beat.py).
+EMBEDDED_BEAT = env.bool("EMBEDDED_BEAT", default=CELERY_TASK_ALWAYS_EAGER)
+CELERY_TASK_SOFT_TIME_LIMIT = 60
+
+# INTERNATIONALISATION: Korean first, English second; the market runs on Seoul time.
+LANGUAGE_CODE = "ko-kr"
+LANGUAGES = [("ko", "한국어"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Seoul"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.accounts.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
+    "EXCEPTION_HANDLER": "apps.orders.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Kiwoom trading platform API",
+    "DESCRIPTION": "Orders, accounts, positions and executions. Money is integer KRW; times are ISO 8601 with offset.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# WORKER LINK: frames larger than this are refused with an error frame (a tick batch is far smaller).
+WORKER_MAX_FRAME_BYTES = env.int("WORKER_MAX_FRAME_BYTES", default=1_048_576)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.channels.server": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
+}
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.orders import api, health
+
+api_patterns = [
+    path("accounts", api.AccountList.as_view(), name="api-accounts"),
+    path("orders", api.OrderList.as_view(), name="api-orders"),
+    path("orders/<int:pk>", api.OrderDetail.as_view(), name="api-order"),
+    path("positions", api.PositionList.as_view(), name="api-positions"),
+    path("executions", api.ExecutionList.as_view(), name="api-executions"),
+    path("symbols", api.SymbolList.as_view(), name="api-symbols"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", health.healthz, name="healthz"),
+    path("", include("apps.orders.dashboard_urls")),
+]
