@@ -31,21 +31,25 @@ _numbers = iter(range(10_000_000, 99_999_999))
 
 
 def make_persona(username: str, level: str, *, real: bool = False) -> Persona:
-    user = User.objects.create_user(username=username, password="pw-" + username)  # noqa: S106
+    user = User.objects.create_user(username=username, password="pw-" + username)
     account_services.set_permission_level(user=user, level=level, changed_by=None, reason="test persona")
     paper = BrokerAccount.objects.create(owner=user, mode=Mode.PAPER, account_number=f"{next(_numbers)}11", cash=100_000_000, orderable_cash=100_000_000)
-    real_account = BrokerAccount.objects.create(owner=user, mode=Mode.REAL, account_number=f"{next(_numbers)}22", cash=1_000_000, orderable_cash=1_000_000) if real else None
+    real_account = (
+        BrokerAccount.objects.create(owner=user, mode=Mode.REAL, account_number=f"{next(_numbers)}22", cash=1_000_000, orderable_cash=1_000_000)
+        if real
+        else None
+    )
     return Persona(user, paper, real_account)
 
 
 @pytest.fixture
-def market_always(settings):  # noqa: ANN001, ANN201 - pytest-django's settings fixture
+def market_always(settings):
     settings.MARKET_HOURS = "always"
     return settings
 
 
 @pytest.fixture
-def symbols(db):  # noqa: ANN001, ANN201
+def symbols(db):
     from apps.marketdata.services import upsert_symbol_master
 
     upsert_symbol_master(TEST_SYMBOLS)
@@ -53,25 +57,25 @@ def symbols(db):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def admin_persona(db) -> Persona:  # noqa: ANN001
+def admin_persona(db) -> Persona:
     return make_persona("alice_admin", PermissionLevel.ADMIN, real=True)
 
 
 @pytest.fixture
-def real_trader(db) -> Persona:  # noqa: ANN001
+def real_trader(db) -> Persona:
     return make_persona("rita_real", PermissionLevel.REAL_TRADER, real=True)
 
 
 @pytest.fixture
-def paper_trader(db) -> Persona:  # noqa: ANN001
+def paper_trader(db) -> Persona:
     return make_persona("pete_paper", PermissionLevel.PAPER_TRADER, real=True)
 
 
 @pytest.fixture
-def viewer(db) -> Persona:  # noqa: ANN001
+def viewer(db) -> Persona:
     return make_persona("vera_viewer", PermissionLevel.VIEWER)
 
 
 @pytest.fixture
-def outsider(db) -> Persona:  # noqa: ANN001
+def outsider(db) -> Persona:
     return make_persona("oscar_outsider", PermissionLevel.PAPER_TRADER)

@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -78,7 +77,7 @@ def submit_order(
     symbol = symbol.strip().upper()
     try:
         with transaction.atomic():
-            denial = _run_checks(account, user=user, symbol=symbol, side=side, quantity=quantity, order_type=order_type, price=price)
+            denial = pretrade.check_order(account=account, user=user, symbol=symbol, side=side, quantity=quantity, order_type=order_type, price=price, origin=origin)
             order = Order.objects.create(
                 user=user,
                 account=account,
@@ -120,31 +119,6 @@ def submit_order(
                 return SubmitResult(existing, created=False)
         raise
     return SubmitResult(order, created=True)
-
-
-def _run_checks(account: BrokerAccount, *, user: User, symbol: str, side: str, quantity: int, order_type: str, price: int | None) -> pretrade.Denial | None:
-    request = pretrade.OrderRequest(
-        user_level_allows_mode=user.can_trade(account.mode),
-        mode=account.mode,
-        symbol=symbol,
-        side=side,
-        quantity=quantity,
-        order_type=order_type,
-        price=price,
-    )
-    denial = pretrade.check_static(request)
-    if denial is not None:
-        return denial
-    denial = pretrade.check_symbol_and_price(request, market.symbol_facts(symbol))
-    if denial is not None:
-        return denial
-    if Order.objects.filter(account=account, symbol=symbol, status=OrderStatus.UNKNOWN).exists():
-        return pretrade.unresolved_denial(symbol)
-    clock = market.market_clock()
-    now = timezone.now()
-    if not clock.accepts_regular_orders(now) and settings.OUTSIDE_HOURS_POLICY == "deny":
-        return pretrade.market_closed_denial(clock.next_regular_open(now))
-    return None
 
 
 def _queued_note(order: Order) -> str:
@@ -269,7 +243,9 @@ def resend_unanswered(worker: Worker) -> int:
     Safe to repeat because the worker executes each command id at most once.
     """
     sent = 0
-    unanswered = Order.objects.select_related("account").filter(worker=worker, status=OrderStatus.SUBMITTED, broker_order_no="")
+    # A cancel requested before the order number arrived leaves the order PENDING_CANCEL without a number;
+    # its place command is resent too, so the cancel can follow the acceptance instead of hanging forever.
+    unanswered = Order.objects.select_related("account").filter(worker=worker, status__in=[OrderStatus.SUBMITTED, OrderStatus.PENDING_CANCEL], broker_order_no="")
     for order in unanswered:
         notify.send_to_worker(worker.channel_name, place_command(order))
         sent += 1
@@ -286,7 +262,9 @@ def resend_stale_submissions(*, older_than_s: int) -> int:
     """Resend place commands that got no answer (lost in a layer hiccup); the worker dedupes them."""
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_s)
     count = 0
-    stale = Order.objects.select_related("account", "worker").filter(status=OrderStatus.SUBMITTED, broker_order_no="", submitted_at__lt=cutoff)
+    stale = Order.objects.select_related("account", "worker").filter(
+        status__in=[OrderStatus.SUBMITTED, OrderStatus.PENDING_CANCEL], broker_order_no="", submitted_at__lt=cutoff
+    )
     for order in stale:
         if order.worker and order.worker.channel_name:
             notify.send_to_worker(order.worker.channel_name, place_command(order))

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kiwoom_worker import market_rules
 from kiwoom_worker.protocol import SYMBOL_RE
+
+if TYPE_CHECKING:
+    from apps.accounts.models import BrokerAccount, User
 
 
 class DenyCode(models.TextChoices):
@@ -92,6 +98,32 @@ def check_symbol_and_price(req: OrderRequest, facts: SymbolFacts | None) -> Deni
                 DenyCode.PRICE_OUTSIDE_BAND,
                 _("가격제한폭(%(lower)s원 ~ %(upper)s원)을 벗어났습니다.") % {"lower": f"{band.lower:,}", "upper": f"{band.upper:,}"},
             )
+    return None
+
+
+def check_order(*, account: BrokerAccount, user: User, symbol: str, side: str, quantity: int, order_type: str, price: int | None, origin: str) -> Denial | None:
+    """Every pre-trade check for one order, cheap first; called by the order service for every entry point."""
+    from apps.marketdata import selectors as market
+    from apps.orders.models import Order, OrderStatus
+
+    request = OrderRequest(
+        user_level_allows_mode=user.can_trade(account.mode),
+        mode=account.mode,
+        symbol=symbol,
+        side=side,
+        quantity=quantity,
+        order_type=order_type,
+        price=price,
+    )
+    denial = check_static(request) or check_symbol_and_price(request, market.symbol_facts(symbol))
+    if denial is not None:
+        return denial
+    if Order.objects.filter(account=account, symbol=symbol, status=OrderStatus.UNKNOWN).exists():
+        return unresolved_denial(symbol)
+    clock = market.market_clock()
+    now = timezone.now()
+    if not clock.accepts_regular_orders(now) and settings.OUTSIDE_HOURS_POLICY == "deny":
+        return market_closed_denial(clock.next_regular_open(now))
     return None
 
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import Stack, eventually
+from bench.harness import Stack, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -17,7 +17,9 @@ def paper_account(stack: Stack, user: str = "paper") -> int:
 
 def wait_until_connected(stack: Stack, token: str) -> None:
     # The worker's reconciliation reports the balance; before that the account shows no cash.
-    eventually(lambda: stack.api("GET", "/api/accounts", token)[1][0]["balance_reported_at"], timeout_s=60, message=f"sim worker connected ({stack.tail('worker')})")
+    eventually(
+        lambda: stack.api("GET", "/api/accounts", token)[1][0]["balance_reported_at"], timeout_s=60, message=f"sim worker connected ({stack.tail('worker')})"
+    )
 
 
 def order_status(stack: Stack, token: str, order_id: int) -> dict:
@@ -30,7 +32,12 @@ def test_it_fills_cancels_and_deduplicates(stack: Stack) -> None:
     wait_until_connected(stack, token)
     cash_before = stack.api("GET", "/api/accounts", token)[1][0]["cash"]
 
-    status, order = stack.api("POST", "/api/orders", token, {"account": account, "symbol": "005930", "side": "buy", "quantity": 10, "order_type": "market", "client_order_id": "e2e-buy-1"})
+    status, order = stack.api(
+        "POST",
+        "/api/orders",
+        token,
+        {"account": account, "symbol": "005930", "side": "buy", "quantity": 10, "order_type": "market", "client_order_id": "e2e-buy-1"},
+    )
     assert status == 201, order
     filled = eventually(lambda: (o := order_status(stack, token, order["id"]))["status"] == "FILLED" and o, message=f"order filled ({stack.tail('daphne')})")
     assert filled["filled_quantity"] == 10 and filled["broker_order_no"]
@@ -43,13 +50,21 @@ def test_it_fills_cancels_and_deduplicates(stack: Stack) -> None:
     assert cash_before - cash_after >= filled["average_fill_price"] * 10
 
     # The same client_order_id again is the same order, never a second one.
-    status, again = stack.api("POST", "/api/orders", token, {"account": account, "symbol": "005930", "side": "buy", "quantity": 10, "order_type": "market", "client_order_id": "e2e-buy-1"})
+    status, again = stack.api(
+        "POST",
+        "/api/orders",
+        token,
+        {"account": account, "symbol": "005930", "side": "buy", "quantity": 10, "order_type": "market", "client_order_id": "e2e-buy-1"},
+    )
     assert (status, again["id"]) == (200, order["id"])
 
     # A resting limit order at the lower price limit, then cancelled.
     quote = stack.api("GET", "/api/symbols?q=005930", token)[1][0]
     status, resting = stack.api(
-        "POST", "/api/orders", token, {"account": account, "symbol": "005930", "side": "buy", "quantity": 1, "order_type": "limit", "price": quote["lower_limit"]}
+        "POST",
+        "/api/orders",
+        token,
+        {"account": account, "symbol": "005930", "side": "buy", "quantity": 1, "order_type": "limit", "price": quote["lower_limit"]},
     )
     assert status == 201, resting
     eventually(lambda: order_status(stack, token, resting["id"])["status"] == "ACCEPTED", message="limit order accepted")

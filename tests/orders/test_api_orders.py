@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def api(paper_trader) -> APIClient:  # noqa: ANN001
+def api(paper_trader) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token " + account_services.issue_api_token(user=paper_trader.user))
     return client
@@ -70,8 +70,14 @@ def test_cancel_and_cancel_again(api, paper_trader, symbols, market_always) -> N
 
 
 def test_listing_filters_by_status(api, paper_trader, symbols, market_always) -> None:
-    api.post("/api/orders", {"account": paper_trader.paper.pk, "symbol": "005930", "side": "buy", "quantity": 1, "order_type": "limit", "price": 1}, format="json")
-    api.post("/api/orders", {"account": paper_trader.paper.pk, "symbol": "005930", "side": "buy", "quantity": 1, "order_type": "limit", "price": 70_000}, format="json")
+    api.post(
+        "/api/orders", {"account": paper_trader.paper.pk, "symbol": "005930", "side": "buy", "quantity": 1, "order_type": "limit", "price": 1}, format="json"
+    )
+    api.post(
+        "/api/orders",
+        {"account": paper_trader.paper.pk, "symbol": "005930", "side": "buy", "quantity": 1, "order_type": "limit", "price": 70_000},
+        format="json",
+    )
     assert [o["status"] for o in api.get("/api/orders?status=DENIED").json()] == ["DENIED"]
     assert api.get("/api/orders?status=NOPE").status_code == 400
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 ORDER = {"symbol": "005930", "side": "buy", "quantity": 1, "order_type": "limit", "price": 70_000}
 
 
-def client_for(persona) -> APIClient:  # noqa: ANN001
+def client_for(persona) -> APIClient:
     client = APIClient()
     if persona is not None:
         client.credentials(HTTP_AUTHORIZATION="Token " + account_services.issue_api_token(user=persona.user))
@@ -33,7 +33,7 @@ def client_for(persona) -> APIClient:  # noqa: ANN001
         ("viewer", "paper", 403, "PERMISSION_DENIED"),
     ],
 )
-def test_placing_orders_by_level_and_mode(request, symbols, market_always, persona_name, mode, expected_status, expected_code) -> None:  # noqa: ANN001
+def test_placing_orders_by_level_and_mode(request, symbols, market_always, persona_name, mode, expected_status, expected_code) -> None:
     persona = request.getfixturevalue(persona_name)
     account = persona.paper if mode == "paper" else persona.real
     response = client_for(persona).post("/api/orders", {**ORDER, "account": account.pk}, format="json")

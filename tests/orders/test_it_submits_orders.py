@@ -10,7 +10,7 @@ from apps.orders.models import Order, OrderEvent, OrderStatus
 pytestmark = pytest.mark.django_db
 
 
-def submit(persona, *, account=None, **kwargs):  # noqa: ANN001, ANN201
+def submit(persona, *, account=None, **kwargs):
     params = {"symbol": "005930", "side": "buy", "quantity": 10, "order_type": "limit", "price": 70_000}
     params.update(kwargs)
     return services.submit_order(user=persona.user, account_id=(account or persona.paper).pk, **params)

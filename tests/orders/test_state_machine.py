@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from apps.orders.models import OrderStatus as S
@@ -28,7 +30,7 @@ def test_illegal_transitions_raise(current: str, target: str) -> None:
 
 def test_the_happy_path_is_legal() -> None:
     path = [S.CREATED, S.QUEUED, S.SUBMITTED, S.ACCEPTED, S.PARTIALLY_FILLED, S.PARTIALLY_FILLED, S.FILLED]
-    for current, target in zip(path, path[1:], strict=False):
+    for current, target in itertools.pairwise(path):
         check_transition(current, target)
 
 

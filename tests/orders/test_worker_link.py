@@ -20,12 +20,12 @@ NOW = "2026-03-02T10:00:00+09:00"
 
 
 @pytest.fixture(autouse=True)
-def _no_embedded_beat(settings) -> None:  # noqa: ANN001
+def _no_embedded_beat(settings) -> None:
     settings.EMBEDDED_BEAT = False
 
 
 @pytest.fixture
-def paper_worker(paper_trader, outsider):  # noqa: ANN001, ANN201
+def paper_worker(paper_trader, outsider):
     new = account_services.create_worker(name="w-paper", mode="paper", accounts=[paper_trader.paper, outsider.paper])
     return new
 
@@ -72,7 +72,7 @@ async def test_a_worker_on_the_wrong_server_is_closed(paper_worker) -> None:
     assert worker.channel_name == ""
 
 
-async def test_bad_frames_get_error_frames_and_the_connection_survives(paper_worker, settings) -> None:  # noqa: ANN001
+async def test_bad_frames_get_error_frames_and_the_connection_survives(paper_worker, settings) -> None:
     settings.WORKER_MAX_FRAME_BYTES = 2048
     comm = await connect(paper_worker.token)
     for raw, code in [
@@ -91,7 +91,11 @@ async def test_bad_frames_get_error_frames_and_the_connection_survives(paper_wor
 
 
 async def test_events_apply_once_in_sequence(paper_worker, paper_trader, symbols, market_always) -> None:
-    order = (await sync_to_async(services.submit_order)(user=paper_trader.user, account_id=paper_trader.paper.pk, symbol="005930", side="buy", quantity=10, order_type="market")).order
+    order = (
+        await sync_to_async(services.submit_order)(
+            user=paper_trader.user, account_id=paper_trader.paper.pk, symbol="005930", side="buy", quantity=10, order_type="market"
+        )
+    ).order
     comm = await connect(paper_worker.token)
     welcome = await hello(comm, accounts=[paper_trader.paper.account_number])
     assert welcome["last_seq"] == 0
@@ -102,7 +106,20 @@ async def test_events_apply_once_in_sequence(paper_worker, paper_trader, symbols
 
     account = paper_trader.paper.account_number
     accepted = {"order_id": order.pk, "account": account, "broker_order_no": "0000001", "symbol": "005930", "side": "buy", "quantity": 10, "price": 0}
-    fill = {"order_id": order.pk, "account": account, "broker_order_no": "0000001", "fill_no": "1", "symbol": "005930", "side": "buy", "price": 70_100, "quantity": 4, "fee": 98, "tax": 0, "executed_at": NOW, "remaining_quantity": 6}
+    fill = {
+        "order_id": order.pk,
+        "account": account,
+        "broker_order_no": "0000001",
+        "fill_no": "1",
+        "symbol": "005930",
+        "side": "buy",
+        "price": 70_100,
+        "quantity": 4,
+        "fee": 98,
+        "tax": 0,
+        "executed_at": NOW,
+        "remaining_quantity": 6,
+    }
 
     gap = await send_event(comm, 3, protocol.ORDER_ACCEPTED, accepted)
     assert gap[-1]["code"] == protocol.E_SEQ_GAP and gap[-1]["expected"] == 1
@@ -134,13 +151,27 @@ async def test_events_apply_once_in_sequence(paper_worker, paper_trader, symbols
 async def test_an_event_that_cannot_apply_is_refused_whole_and_the_stream_moves_on(paper_worker, paper_trader, outsider, symbols, market_always) -> None:
     comm = await connect(paper_worker.token)
     await hello(comm)
-    bogus = {"order_id": 999_999, "account": paper_trader.paper.account_number, "broker_order_no": "1", "symbol": "005930", "side": "buy", "quantity": 1, "price": 1}
+    bogus = {
+        "order_id": 999_999,
+        "account": paper_trader.paper.account_number,
+        "broker_order_no": "1",
+        "symbol": "005930",
+        "side": "buy",
+        "quantity": 1,
+        "price": 1,
+    }
     frames = await send_event(comm, 1, protocol.ORDER_ACCEPTED, bogus)
     assert frames[0]["code"] == protocol.E_REJECTED and frames[-1]["type"] == "ack"
     out_of_scope = {"account": "1234567890", "cash": 1, "positions": []}
     frames = await send_event(comm, 2, protocol.BALANCE, out_of_scope)
     assert frames[0]["code"] == protocol.E_REJECTED
-    balance = {"account": paper_trader.paper.account_number, "cash": 5_000_000, "orderable_cash": 4_000_000, "d2_cash": 5_000_000, "positions": [{"symbol": "005930", "quantity": 3}]}
+    balance = {
+        "account": paper_trader.paper.account_number,
+        "cash": 5_000_000,
+        "orderable_cash": 4_000_000,
+        "d2_cash": 5_000_000,
+        "positions": [{"symbol": "005930", "quantity": 3}],
+    }
     assert (await send_event(comm, 3, protocol.BALANCE, balance))[-1]["seq"] == 3
     position = await sync_to_async(Position.objects.get)(account=paper_trader.paper, symbol="005930")
     assert position.broker_quantity == 3 and position.quantity == 0
@@ -150,15 +181,32 @@ async def test_an_event_that_cannot_apply_is_refused_whole_and_the_stream_moves_
 async def test_a_cancel_goes_to_the_worker_holding_the_order(paper_worker, paper_trader, symbols, market_always) -> None:
     comm = await connect(paper_worker.token)
     await hello(comm, accounts=[paper_trader.paper.account_number])
-    order = (await sync_to_async(services.submit_order)(user=paper_trader.user, account_id=paper_trader.paper.pk, symbol="005930", side="buy", quantity=1, order_type="limit", price=49_000)).order
+    order = (
+        await sync_to_async(services.submit_order)(
+            user=paper_trader.user, account_id=paper_trader.paper.pk, symbol="005930", side="buy", quantity=1, order_type="limit", price=49_000
+        )
+    ).order
     place = json.loads(await comm.receive_from())
     assert place["args"]["order_id"] == order.pk
-    accepted = {"order_id": order.pk, "account": paper_trader.paper.account_number, "broker_order_no": "0000009", "symbol": "005930", "side": "buy", "quantity": 1, "price": 49_000}
+    accepted = {
+        "order_id": order.pk,
+        "account": paper_trader.paper.account_number,
+        "broker_order_no": "0000009",
+        "symbol": "005930",
+        "side": "buy",
+        "quantity": 1,
+        "price": 49_000,
+    }
     await send_event(comm, 1, protocol.ORDER_ACCEPTED, accepted)
     await sync_to_async(services.cancel_order)(user=paper_trader.user, order_id=order.pk)
     cancel = json.loads(await comm.receive_from())
     assert (cancel["command"], cancel["args"]["broker_order_no"]) == ("cancel_order", "0000009")
-    await send_event(comm, 2, protocol.ORDER_CANCELED, {"order_id": order.pk, "account": paper_trader.paper.account_number, "broker_order_no": "0000009", "canceled_quantity": 1})
+    await send_event(
+        comm,
+        2,
+        protocol.ORDER_CANCELED,
+        {"order_id": order.pk, "account": paper_trader.paper.account_number, "broker_order_no": "0000009", "canceled_quantity": 1},
+    )
     order = await sync_to_async(Order.objects.get)(pk=order.pk)
     assert (order.status, order.canceled_quantity) == (OrderStatus.CANCELED, 1)
     await comm.disconnect()

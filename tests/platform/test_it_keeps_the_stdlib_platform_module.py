@@ -26,7 +26,9 @@ def test_the_package_is_the_standard_module_plus_our_submodules() -> None:
 
 def test_libraries_that_import_platform_at_startup_load_from_the_repo_root() -> None:
     code = "import uuid, redis, celery, daphne, django, platform; print(platform.system(), platform.python_version(), platform.uname().system); import platform.settings"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ, "DJANGO_SETTINGS_MODULE": "platform.settings"})
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ, "DJANGO_SETTINGS_MODULE": "platform.settings"}
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[0] == out.stdout.split()[2]
 
@@ -61,11 +63,10 @@ def test_a_celery_worker_process_runs_tasks_with_the_real_platform_module(tmp_pa
         stderr=subprocess.STDOUT,
     )
     try:
-        code = (
-            "from platform.celery import app, runtime_report;"
-            f"r = runtime_report.apply_async(queue={queue!r}); print(r.get(timeout=60))"
+        code = f"from platform.celery import app, runtime_report;r = runtime_report.apply_async(queue={queue!r}); print(r.get(timeout=60))"
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "platform.settings"}, capture_output=True, text=True, timeout=90
         )
-        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "platform.settings"}, capture_output=True, text=True, timeout=90)
         assert out.returncode == 0, out.stderr
         assert "'system': 'Linux'" in out.stdout or "'system': 'Darwin'" in out.stdout
     finally:
