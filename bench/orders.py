@@ -33,7 +33,12 @@ def run(stack: Stack, orders: int) -> dict[str, object]:
     filled_ms: list[float] = []
     for i in range(orders):
         start = time.perf_counter()
-        status, order = stack.api("POST", "/api/orders", token, {"account": account, "symbol": "005930", "side": "buy" if i % 2 == 0 else "sell", "quantity": 1, "order_type": "market"})
+        status, order = stack.api(
+            "POST",
+            "/api/orders",
+            token,
+            {"account": account, "symbol": "005930", "side": "buy" if i % 2 == 0 else "sell", "quantity": 1, "order_type": "market"},
+        )
         if status != 201:
             raise RuntimeError(f"order {i} answered {status}: {order}")
         seen_accepted = False
@@ -61,7 +66,12 @@ def run(stack: Stack, orders: int) -> dict[str, object]:
     def poster() -> None:
         nonlocal posted
         while time.perf_counter() < stop_at:
-            status, _ = stack.api("POST", "/api/orders", token, {"account": account, "symbol": "005930", "side": "buy", "quantity": 1, "order_type": "limit", "price": quote["lower_limit"]})
+            status, _ = stack.api(
+                "POST",
+                "/api/orders",
+                token,
+                {"account": account, "symbol": "005930", "side": "buy", "quantity": 1, "order_type": "limit", "price": quote["lower_limit"]},
+            )
             if status == 201:
                 with lock:
                     posted += 1

@@ -133,7 +133,7 @@ def _filled(worker: Worker, data: dict[str, Any], _after: list) -> None:
         raise EventRejected(f"fill does not match order {order.pk}")
     try:
         with transaction.atomic():
-            Execution.objects.create(
+            execution = Execution.objects.create(
                 order=order,
                 account=account,
                 trade_date=timezone.localtime(executed_at).date(),
@@ -154,7 +154,8 @@ def _filled(worker: Worker, data: dict[str, Any], _after: list) -> None:
         _add_fill_to_order(order, quantity=quantity, price=price, fee=fee, tax=tax, data=data)
     else:
         log.warning("fill %s/%s on account %s matches no platform order; kept for reconciliation", data["broker_order_no"], data["fill_no"], account.pk)
-    _add_fill_to_position(account, symbol=str(data["symbol"]), side=side, quantity=quantity, price=price, fee=fee, tax=tax)
+    realized = _add_fill_to_position(account, symbol=str(data["symbol"]), side=side, quantity=quantity, price=price, fee=fee, tax=tax)
+    Execution.objects.filter(pk=execution.pk).update(realized_pnl=realized)
 
 
 def _add_fill_to_order(order: Order, *, quantity: int, price: int, fee: int, tax: int, data: dict[str, Any]) -> None:
@@ -186,27 +187,30 @@ def _add_fill_to_order(order: Order, *, quantity: int, price: int, fee: int, tax
     )
 
 
-def _add_fill_to_position(account: BrokerAccount, *, symbol: str, side: str, quantity: int, price: int, fee: int, tax: int) -> None:
+def _add_fill_to_position(account: BrokerAccount, *, symbol: str, side: str, quantity: int, price: int, fee: int, tax: int) -> int:
+    """Apply a fill to the position and the cash estimate; returns the P&L this fill realised."""
     position, _ = Position.objects.select_for_update().get_or_create(account=account, symbol=symbol)
     value = price * quantity
     if side == protocol.BUY:
+        realized = -fee
         position.quantity += quantity
         position.cost_basis += value
-        position.realized_pnl -= fee
         account.cash -= value + fee
         account.orderable_cash -= value + fee
     else:
         held = position.quantity
         cost_out = position.cost_basis * quantity // held if held > 0 else 0
-        position.realized_pnl += value - cost_out - fee - tax
+        realized = value - cost_out - fee - tax
         position.cost_basis -= cost_out
         position.quantity -= quantity
         account.cash += value - fee - tax
         account.orderable_cash += value - fee - tax
+    position.realized_pnl += realized
     position.save()
     # An estimate until the broker's next balance report, which overwrites it.
     account.save(update_fields=["cash", "orderable_cash"])
     notify.account_changed(account)
+    return realized
 
 
 def _canceled(worker: Worker, data: dict[str, Any], _after: list) -> None:

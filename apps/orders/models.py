@@ -141,6 +141,8 @@ class Execution(models.Model):
     quantity = models.PositiveIntegerField()
     fee = models.PositiveBigIntegerField(default=0)
     tax = models.PositiveBigIntegerField(default=0)
+    # What this fill realised, after fees and tax (a buy realises minus its fee): today's P&L sums these.
+    realized_pnl = models.BigIntegerField(default=0)
     executed_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -77,7 +77,9 @@ def submit_order(
     symbol = symbol.strip().upper()
     try:
         with transaction.atomic():
-            denial = pretrade.check_order(account=account, user=user, symbol=symbol, side=side, quantity=quantity, order_type=order_type, price=price, origin=origin)
+            denial = pretrade.check_order(
+                account=account, user=user, symbol=symbol, side=side, quantity=quantity, order_type=order_type, price=price, origin=origin
+            )
             order = Order.objects.create(
                 user=user,
                 account=account,
@@ -245,7 +247,9 @@ def resend_unanswered(worker: Worker) -> int:
     sent = 0
     # A cancel requested before the order number arrived leaves the order PENDING_CANCEL without a number;
     # its place command is resent too, so the cancel can follow the acceptance instead of hanging forever.
-    unanswered = Order.objects.select_related("account").filter(worker=worker, status__in=[OrderStatus.SUBMITTED, OrderStatus.PENDING_CANCEL], broker_order_no="")
+    unanswered = Order.objects.select_related("account").filter(
+        worker=worker, status__in=[OrderStatus.SUBMITTED, OrderStatus.PENDING_CANCEL], broker_order_no=""
+    )
     for order in unanswered:
         notify.send_to_worker(worker.channel_name, place_command(order))
         sent += 1

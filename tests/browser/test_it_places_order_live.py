@@ -1,0 +1,84 @@
+"""A paper trader places orders in Chromium and sees them fill and cancel live, without reloading."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.harness import Stack, build_stack, eventually
+from tests.support import skip_or_fail
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(300)]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[Stack]:
+    if not Path(CHROMIUM).exists():
+        skip_or_fail("Debian's chromium is not installed (apt-get install chromium)")
+    stack = build_stack("embedded", tmp_path)
+    try:
+        stack.start_server()
+        stack.start_worker()
+        token = stack.demo["tokens"]["paper"]
+        eventually(lambda: stack.api("GET", "/api/accounts", token)[1][0]["balance_reported_at"], timeout_s=60, message="worker connected")
+        yield stack
+    finally:
+        stack.stop_all()
+
+
+@pytest.fixture
+def page(running: Stack):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="ko-KR")
+        yield context.new_page()
+        browser.close()
+
+
+def test_it_places_a_market_order_and_sees_it_fill_live(running: Stack, page) -> None:
+    password = running.demo["users"]["paper"]["password"]
+    page.goto(running.base_url + "/login/")
+    page.fill("input[name=username]", "paper")
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(running.base_url + "/")
+    page.wait_for_selector("text=● 실시간", timeout=15_000)
+    page.evaluate("window.__no_reload = true")  # survives only if the page is never reloaded
+
+    page.fill("#ticket-symbol", "005930")
+    page.select_option("#ticket-type", "market")
+    page.fill("input[name=quantity]", "10")
+    page.click("#ticket-form button[type=submit]")
+
+    page.wait_for_selector("#orders tr[data-status=FILLED]", timeout=30_000)
+    page.wait_for_selector("#position-005930", timeout=15_000)
+    assert page.locator("#position-005930 td").nth(1).inner_text().replace(",", "") == "10"
+    assert page.evaluate("window.__no_reload") is True
+
+    # A limit order at the lower price limit rests; cancel it from the open-orders table.
+    lower = running.api("GET", "/api/symbols?q=005930", running.demo["tokens"]["paper"])[1][0]["lower_limit"]
+    page.select_option("#ticket-type", "limit")
+    page.fill("#ticket-price", str(lower))
+    page.fill("input[name=quantity]", "1")
+    page.click("#ticket-form button[type=submit]")
+    page.wait_for_selector("#open-orders tbody tr[id^=open-order-]", timeout=30_000)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#open-orders tbody tr[id^=open-order-] button")
+    page.wait_for_selector("#orders tr[data-status=CANCELED]", timeout=30_000)
+    assert page.locator("#open-orders tbody tr[id^=open-order-]").count() == 0
+    assert page.evaluate("window.__no_reload") is True
