@@ -165,7 +165,9 @@ class Link:
         return parsed.body
 
     def _check_close(self, exc: ConnectionClosed) -> None:
-        code = exc.rcvd.code if exc.rcvd else None
+        self._check_close_code(exc.rcvd.code if exc.rcvd else None)
+
+    def _check_close_code(self, code: int | None) -> None:
         if code == protocol.CLOSE_MODE_MISMATCH:
             raise Fatal("the server closed the link: the broker login is on the other server than this token's mode", EXIT_MODE_MISMATCH)
         if code in (protocol.CLOSE_REVOKED, protocol.CLOSE_UNAUTHORIZED, protocol.CLOSE_FORBIDDEN):
@@ -202,7 +204,7 @@ class Link:
         except ConnectionClosed as exc:
             self._check_close(exc)
             raise
-        self._check_close(ConnectionClosed(ws.close_rcvd, ws.close_sent))
+        self._check_close_code(ws.close_code)
         raise ConnectionError("server closed the link")
 
     def _server_error(self, body: dict[str, Any]) -> None:

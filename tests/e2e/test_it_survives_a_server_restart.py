@@ -9,7 +9,7 @@ import pytest
 from bench.harness import Stack, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
-QUANTITY = 3_000  # large against the sim's per-step liquidity, so it fills in many pieces over seconds
+QUANTITY = 10_000  # large against the sim's per-step liquidity (50–400 shares), so it fills in pieces over seconds
 
 
 def test_every_fill_arrives_exactly_once_across_a_server_crash(stack: Stack) -> None:
@@ -18,12 +18,12 @@ def test_every_fill_arrives_exactly_once_across_a_server_crash(stack: Stack) -> 
     eventually(lambda: stack.api("GET", "/api/accounts", token)[1][0]["balance_reported_at"], timeout_s=60, message="worker connected")
 
     # A limit buy far above the market (inside the band) is marketable at once and fills step by step.
-    quote = stack.api("GET", "/api/symbols?q=000660", token)[1][0]
+    quote = stack.api("GET", "/api/symbols?q=117580", token)[1][0]
     status, order = stack.api(
         "POST",
         "/api/orders",
         token,
-        {"account": account, "symbol": "000660", "side": "buy", "quantity": QUANTITY, "order_type": "limit", "price": quote["upper_limit"]},
+        {"account": account, "symbol": "117580", "side": "buy", "quantity": QUANTITY, "order_type": "limit", "price": quote["upper_limit"]},
     )
     assert status == 201, order
     eventually(lambda: stack.api("GET", f"/api/orders/{order['id']}", token)[1]["filled_quantity"] > 0, message="first fill")
@@ -43,5 +43,5 @@ def test_every_fill_arrives_exactly_once_across_a_server_crash(stack: Stack) -> 
     assert numbers == list(range(1, len(numbers) + 1))
     assert sum(f["quantity"] for f in fills) == QUANTITY == final["filled_quantity"]
     positions = {p["symbol"]: p["quantity"] for p in stack.api("GET", "/api/positions", token)[1]}
-    assert positions["000660"] == QUANTITY
+    assert positions["117580"] == QUANTITY
     assert len(fills) > 2, "the order should have filled in several pieces for this test to mean anything"
