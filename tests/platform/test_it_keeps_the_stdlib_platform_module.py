@@ -47,6 +47,7 @@ def test_every_documented_entry_point_starts(args: list[str]) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+@pytest.mark.e2e
 def test_a_celery_worker_process_runs_tasks_with_the_real_platform_module(tmp_path: Path) -> None:
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:
