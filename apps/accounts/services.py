@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -47,7 +48,10 @@ def authenticate_api_token(key: str) -> User | None:
     # hash lookup already matched; compare again in constant time so timing never depends on the key
     if not hmac.compare_digest(token.key_hash, ApiToken.hash_key(key)):
         return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    now = timezone.now()
+    # Recorded at most once a minute: a write on every API call would serialise reads behind it.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
 
 
