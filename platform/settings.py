@@ -198,6 +198,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
+# DASHBOARDS: live quotes per symbol per client, at most this many a second (newer values replace older ones).
+QUOTE_UPDATES_PER_S = env.int("QUOTE_UPDATES_PER_S", default=4)
+
 # WORKER LINK: frames larger than this are refused with an error frame (a tick batch is far smaller).
 WORKER_MAX_FRAME_BYTES = env.int("WORKER_MAX_FRAME_BYTES", default=1_048_576)
 

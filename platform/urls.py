@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.marketdata import views as market_views
 from apps.orders import api, health
 
 api_patterns = [
@@ -13,6 +14,7 @@ api_patterns = [
     path("positions", api.PositionList.as_view(), name="api-positions"),
     path("executions", api.ExecutionList.as_view(), name="api-executions"),
     path("symbols", api.SymbolList.as_view(), name="api-symbols"),
+    path("bars", market_views.BarList.as_view(), name="api-bars"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -22,5 +24,6 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", health.healthz, name="healthz"),
+    path("", include("apps.marketdata.urls")),
     path("", include("apps.orders.dashboard_urls")),
 ]

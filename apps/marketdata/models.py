@@ -42,3 +42,46 @@ class LatestPrice(models.Model):
 
     class Meta:
         db_table = "real_time_prices"
+
+
+class PriceBar(models.Model):
+    """One-minute OHLCV bars for charts and strategies, built from ticks."""
+
+    symbol = models.ForeignKey(Symbol, on_delete=models.CASCADE, related_name="bars")
+    start = models.DateTimeField()  # the minute the bar covers, [start, start + 1 min)
+    open = models.PositiveBigIntegerField()
+    high = models.PositiveBigIntegerField()
+    low = models.PositiveBigIntegerField()
+    close = models.PositiveBigIntegerField()
+    volume = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "price_bars"
+        ordering = ["symbol", "start"]
+        constraints = [models.UniqueConstraint(fields=["symbol", "start"], name="uniq_bar_minute")]
+
+
+class Watch(models.Model):
+    """A symbol on a user's watchlist; it keeps the symbol subscribed while it is there."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="watchlist")
+    symbol = models.ForeignKey(Symbol, on_delete=models.CASCADE, related_name="watchers")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "watchlist"
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["user", "symbol"], name="uniq_watch")]
+
+
+class Subscription(models.Model):
+    """One reference-counted real-time subscription per symbol and mode; the worker registers what has refs."""
+
+    symbol = models.ForeignKey(Symbol, on_delete=models.CASCADE, related_name="subscriptions")
+    mode = models.CharField(max_length=8)
+    refs = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "market_subscriptions"
+        constraints = [models.UniqueConstraint(fields=["symbol", "mode"], name="uniq_subscription")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 
 from django.conf import settings
@@ -59,3 +60,27 @@ def symbol_quotes(*, query: str = "", limit: int = 50) -> list[dict[str, object]
             }
         )
     return out
+
+
+def watchlist_quotes(user_id: int) -> list[dict[str, object]]:
+    """The user's watched symbols with their latest price, in the order they were added."""
+    from apps.marketdata.fanout import quote_context
+    from apps.marketdata.models import Watch
+
+    watches = list(Watch.objects.filter(user_id=user_id).select_related("symbol"))
+    prices = latest_prices([w.symbol_id for w in watches])
+    out = []
+    for w in watches:
+        p = prices.get(w.symbol_id)
+        if p is None:
+            out.append(quote_context(w.symbol_id, w.symbol.name, w.symbol.previous_close, 0, 0.0, 0))
+        else:
+            out.append(quote_context(w.symbol_id, w.symbol.name, p.current_price, p.change, float(p.change_rate), p.volume))
+    return out
+
+
+def bars(*, symbol: str, start: dt.datetime, end: dt.datetime, limit: int = 2000) -> list[dict[str, object]]:
+    from apps.marketdata.models import PriceBar
+
+    rows = PriceBar.objects.filter(symbol_id=symbol, start__gte=start, start__lt=end).order_by("start")[:limit]
+    return [{"t": b.start, "o": b.open, "h": b.high, "l": b.low, "c": b.close, "v": b.volume} for b in rows]

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.utils.dateparse import parse_datetime
 
-from apps.marketdata.models import LatestPrice, Symbol
+from apps.marketdata.models import Symbol
 from kiwoom_worker import market_rules
-from kiwoom_worker.protocol import SYMBOL_RE, Tick
+from kiwoom_worker.protocol import SYMBOL_RE
 
 log = logging.getLogger(__name__)
 KINDS = {choice for choice, _ in Symbol.Kind.choices}
@@ -47,34 +44,3 @@ def upsert_symbol_master(rows: list[dict[str, Any]]) -> int:
 
 def record_market_status(*, market: str, phase: str, at: str) -> None:
     cache.set(f"market_status:{market or 'ALL'}", {"phase": phase, "at": at}, timeout=None)
-
-
-def store_latest_prices(ticks: list[Tick]) -> int:
-    """Write the newest tick per symbol in one bulk upsert (never a row per tick)."""
-    newest: dict[str, Tick] = {}
-    for tick in ticks:
-        newest[tick.symbol] = tick
-    known = set(Symbol.objects.filter(pk__in=newest).values_list("pk", flat=True))
-    rows = []
-    for code, tick in newest.items():
-        if code not in known:
-            continue
-        moment = parse_datetime(tick.time)
-        if moment is None or moment.tzinfo is None:
-            continue
-        rows.append(_price_row(tick, moment))
-    LatestPrice.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["symbol"], update_fields=["current_price", "change", "change_rate", "volume", "timestamp"]
-    )
-    return len(rows)
-
-
-def _price_row(tick: Tick, moment: dt.datetime) -> LatestPrice:
-    return LatestPrice(
-        symbol_id=tick.symbol,
-        current_price=tick.price,
-        change=tick.change,
-        change_rate=Decimal(str(round(tick.change_rate, 2))),
-        volume=tick.cum_volume,
-        timestamp=moment,
-    )

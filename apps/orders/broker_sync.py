@@ -17,6 +17,7 @@ from django.utils.dateparse import parse_datetime
 
 from apps.accounts.models import BrokerAccount, Worker, WorkerStream
 from apps.marketdata import services as market_services
+from apps.marketdata import subscriptions
 from apps.orders import notify
 from apps.orders.models import Execution, Order, OrderEvent, OrderStatus, Position
 from apps.orders.services import cancel_command, transition
@@ -190,6 +191,7 @@ def _add_fill_to_order(order: Order, *, quantity: int, price: int, fee: int, tax
 def _add_fill_to_position(account: BrokerAccount, *, symbol: str, side: str, quantity: int, price: int, fee: int, tax: int) -> int:
     """Apply a fill to the position and the cash estimate; returns the P&L this fill realised."""
     position, _ = Position.objects.select_for_update().get_or_create(account=account, symbol=symbol)
+    held_before = position.quantity
     value = price * quantity
     if side == protocol.BUY:
         realized = -fee
@@ -207,6 +209,11 @@ def _add_fill_to_position(account: BrokerAccount, *, symbol: str, side: str, qua
         account.orderable_cash += value - fee - tax
     position.realized_pnl += realized
     position.save()
+    # An open position keeps its symbol's prices streaming.
+    if held_before == 0 and position.quantity != 0:
+        subscriptions.position_opened(symbol=symbol, mode=account.mode)
+    elif held_before != 0 and position.quantity == 0:
+        subscriptions.position_closed(symbol=symbol, mode=account.mode)
     # An estimate until the broker's next balance report, which overwrites it.
     account.save(update_fields=["cash", "orderable_cash"])
     notify.account_changed(account)

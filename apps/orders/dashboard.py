@@ -29,6 +29,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "snap": snapshot(request.user, account),
         "symbols": market.symbol_quotes(limit=500),
         "tick_tables": _tick_tables(),
+        "watchlist": market.watchlist_quotes(request.user.pk),
     }
     return render(request, "dashboard/index.html", context)
 

@@ -1,7 +1,8 @@
 """The dashboard's one WebSocket: a full snapshot on (re)connect, then re-rendered panels as orders change.
 
 Bursts are coalesced: many order events within a short window cause one render, so a busy account
-cannot queue up a render per fill.
+cannot queue up a render per fill. Quotes arrive pre-rendered per symbol; only the newest one per
+symbol waits to be sent, so a slow client gets newer prices instead of a growing queue.
 """
 
 from __future__ import annotations
@@ -13,9 +14,14 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.template.loader import render_to_string
 
+from apps.marketdata import selectors as market
+from apps.marketdata.fanout import quote_group
+from apps.marketdata.models import Watch
 from apps.orders.dashboard_selectors import account_for, snapshot
+from apps.orders.models import Position
 from apps.orders.notify import user_group
 
 COALESCE_S = 0.1
@@ -25,7 +31,18 @@ def _render_panels(user: Any, account_id: str | None) -> str | None:
     account = account_for(user, account_id)
     if account is None:
         return None
-    return render_to_string("dashboard/_panels.html", {"snap": snapshot(user, account), "oob": True})
+    panels = render_to_string("dashboard/_panels.html", {"snap": snapshot(user, account), "oob": True})
+    return panels + _render_watchlist(user)
+
+
+def _render_watchlist(user: Any) -> str:
+    return render_to_string("marketdata/_watchlist.html", {"watchlist": market.watchlist_quotes(user.pk), "oob": True})
+
+
+def _shown_symbols(user: Any, account_id: str | None) -> set[str]:
+    account = account_for(user, account_id)
+    positions = set(Position.objects.filter(account=account).exclude(quantity=0).values_list("symbol", flat=True)) if account else set()
+    return positions | set(Watch.objects.filter(user=user).values_list("symbol_id", flat=True))
 
 
 class DashboardConsumer(AsyncWebsocketConsumer):
@@ -38,15 +55,22 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.account_id = (parse_qs(self.scope.get("query_string", b"").decode()).get("account") or [None])[0]
         self.group = user_group(user.pk)
         self._pending: asyncio.Task[None] | None = None
+        self._quotes: dict[str, str] = {}
+        self._quote_sender: asyncio.Task[None] | None = None
+        self._symbols: set[str] = set()
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        await self._follow_symbols()
         await self._push()
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "group", None):
             await self.channel_layer.group_discard(self.group, self.channel_name)
-        if getattr(self, "_pending", None):
-            self._pending.cancel()
+            for code_ in self._symbols:
+                await self.channel_layer.group_discard(quote_group(code_), self.channel_name)
+        for task in (getattr(self, "_pending", None), getattr(self, "_quote_sender", None)):
+            if task is not None:
+                task.cancel()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # The socket only pushes; orders go through the HTTP views, which check CSRF.
@@ -56,7 +80,34 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self._schedule()
 
     async def dash_account(self, _message: dict[str, Any]) -> None:
+        await self._follow_symbols()  # a fill may have opened or closed a position
         self._schedule()
+
+    async def dash_watchlist(self, _message: dict[str, Any]) -> None:
+        await self._follow_symbols()
+        await self.send(text_data=await database_sync_to_async(_render_watchlist)(self.user))
+
+    async def dash_quote(self, message: dict[str, Any]) -> None:
+        self._quotes[message["code"]] = message["html"]
+        if self._quote_sender is None or self._quote_sender.done():
+            self._quote_sender = asyncio.create_task(self._send_quotes())
+
+    async def _send_quotes(self) -> None:
+        interval = 1 / max(settings.QUOTE_UPDATES_PER_S, 1)
+        while self._quotes:
+            batch, self._quotes = self._quotes, {}
+            # While this send waits (a slow socket, or the rate limit below), newer quotes replace
+            # older ones in self._quotes: each symbol reaches the client at most N times a second.
+            await self.send(text_data="".join(batch.values()))
+            await asyncio.sleep(interval)
+
+    async def _follow_symbols(self) -> None:
+        wanted = await database_sync_to_async(_shown_symbols)(self.user, self.account_id)
+        for code in wanted - self._symbols:
+            await self.channel_layer.group_add(quote_group(code), self.channel_name)
+        for code in self._symbols - wanted:
+            await self.channel_layer.group_discard(quote_group(code), self.channel_name)
+        self._symbols = wanted
 
     def _schedule(self) -> None:
         if self._pending is None or self._pending.done():

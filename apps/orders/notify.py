@@ -53,3 +53,7 @@ def send_to_worker(channel_name: str, frame: dict[str, Any]) -> bool:
         log.exception("could not hand command %s to worker channel %s", frame.get("id"), channel_name)
         return False
     return True
+
+
+def user_group_send(user_id: int, message: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: _group_send(user_group(user_id), message))

@@ -6,6 +6,7 @@ handled one at a time, so events are applied in sequence order.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from apps.accounts import services as accounts
-from apps.marketdata import services as market_services
+from apps.marketdata import fanout, ingest, subscriptions
 from apps.orders import broker_sync, embedded_beat
 from apps.orders import services as orders
 from kiwoom_worker import protocol
@@ -49,16 +50,17 @@ class WorkerConsumer(AsyncWebsocketConsumer):
             return
         self.worker_id, self.worker_name, self.mode = worker.pk, worker.name, worker.mode
         self.malformed = 0
-        self.pending_prices: list[protocol.Tick] = []
-        self.last_price_flush = 0.0
+        self.ingest = ingest.TickIngest()
         self.last_heartbeat_write = 0.0
         await self.accept()
+        self.flusher = asyncio.create_task(self._flush_loop())
         embedded_beat.ensure_started()
 
     async def disconnect(self, code: int) -> None:
         if self.worker_id is not None:
+            self.flusher.cancel()
             await database_sync_to_async(accounts.register_disconnect)(worker_id=self.worker_id, channel_name=self.channel_name)
-            await self._flush_prices(force=True)
+            await self._flush_prices()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         raw = text_data if text_data is not None else (bytes_data or b"")
@@ -99,6 +101,7 @@ class WorkerConsumer(AsyncWebsocketConsumer):
                 protocol.error(protocol.E_ACCOUNT_SCOPE, f"accounts outside this token's scope are ignored: {', '.join(result.ignored_accounts)}", ref=frame.id)
             )
         await database_sync_to_async(orders.resend_unanswered)(result.worker)
+        await database_sync_to_async(subscriptions.resubscribe)(result.worker)
 
     async def _event(self, frame: protocol.Parsed) -> None:
         body = frame.body
@@ -121,18 +124,30 @@ class WorkerConsumer(AsyncWebsocketConsumer):
     async def _ticks(self, frame: protocol.Parsed) -> None:
         for row in frame.body["ticks"]:
             try:
-                self.pending_prices.append(protocol.parse_tick(row))
+                self.ingest.add(protocol.parse_tick(row))
             except protocol.ProtocolError as exc:
-                self.malformed += 1
+                ingest.STATS["dropped_malformed"] += 1
                 log.warning("malformed tick dropped from %s: %s", self.worker_name, exc.message)
-        await self._flush_prices()
 
-    async def _flush_prices(self, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not self.pending_prices or (not force and now - self.last_price_flush < PRICE_FLUSH_S):
+    async def _flush_loop(self) -> None:
+        # A few writes a second whatever the tick rate: the newest price per symbol and the touched bars.
+        while True:
+            await asyncio.sleep(PRICE_FLUSH_S)
+            try:
+                await self._flush_prices()
+            except Exception:
+                log.exception("price flush failed; the next flush carries newer values")
+
+    async def _flush_prices(self) -> None:
+        latest, bars = self.ingest.take()
+        if not latest and not bars:
             return
-        batch, self.pending_prices, self.last_price_flush = self.pending_prices, [], now
-        await database_sync_to_async(market_services.store_latest_prices)(batch)
+        kept = await database_sync_to_async(ingest.flush)(latest, bars)
+        if not kept:
+            return
+        fragments = await database_sync_to_async(fanout.render_quotes)(kept)
+        for code, html in fragments.items():
+            await self.channel_layer.group_send(fanout.quote_group(code), {"type": "dash.quote", "code": code, "html": html})
 
     async def _heartbeat(self) -> None:
         now = time.monotonic()

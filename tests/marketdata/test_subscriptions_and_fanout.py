@@ -1,0 +1,102 @@
+"""Reference-counted subscriptions reach the worker; quotes reach dashboards conflated."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+
+from apps.accounts import services as account_services
+from apps.marketdata import subscriptions
+from apps.marketdata.fanout import quote_group
+from apps.marketdata.models import Subscription
+from apps.orders.dashboard_consumer import DashboardConsumer
+from apps.orders.worker_consumer import WorkerConsumer
+from kiwoom_worker import protocol
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+@pytest.fixture(autouse=True)
+def _no_embedded_beat(settings) -> None:
+    settings.EMBEDDED_BEAT = False
+
+
+async def worker_socket(token: str, accounts: list[str]) -> WebsocketCommunicator:
+    comm = WebsocketCommunicator(WorkerConsumer.as_asgi(), "/ws/worker/", headers=[(b"authorization", f"Token {token}".encode())])
+    assert (await comm.connect())[0]
+    await comm.send_to(text_data=protocol.encode(protocol.hello(worker_version="t", backend="sim", server="paper", accounts=accounts, stream_id="s")))
+    assert json.loads(await comm.receive_from())["type"] == "welcome"
+    return comm
+
+
+async def settled(comm: WebsocketCommunicator) -> WebsocketCommunicator:
+    assert await comm.receive_nothing(timeout=0.5)  # the hello's resends and re-registrations are done
+    return comm
+
+
+async def commands(comm: WebsocketCommunicator) -> list[tuple[str, list[str]]]:
+    out = []
+    while not await comm.receive_nothing(timeout=0.3):
+        frame = json.loads(await comm.receive_from())
+        if frame["type"] == "command":
+            out.append((frame["command"], frame["args"].get("symbols")))
+    return out
+
+
+def refs(code: str) -> int:
+    sub = Subscription.objects.filter(symbol_id=code, mode="paper").first()
+    return sub.refs if sub else 0
+
+
+async def test_refcounts_across_two_traders_and_a_position(paper_trader, outsider, symbols) -> None:
+    new = await sync_to_async(account_services.create_worker)(name="w", mode="paper", accounts=[paper_trader.paper, outsider.paper])
+    comm = await settled(await worker_socket(new.token, [paper_trader.paper.account_number]))
+    await sync_to_async(subscriptions.watch)(user=paper_trader.user, symbol="005930")
+    await sync_to_async(subscriptions.watch)(user=outsider.user, symbol="005930")
+    await sync_to_async(subscriptions.position_opened)(symbol="005930", mode="paper")
+    assert await commands(comm) == [("subscribe", ["005930"])]  # only the first reference registers
+    assert await sync_to_async(refs)("005930") == 3
+    await sync_to_async(subscriptions.unwatch)(user=paper_trader.user, symbol="005930")
+    await sync_to_async(subscriptions.unwatch)(user=outsider.user, symbol="005930")
+    assert await commands(comm) == []  # the position still needs it
+    await sync_to_async(subscriptions.position_closed)(symbol="005930", mode="paper")
+    assert await commands(comm) == [("unsubscribe", ["005930"])]
+    await comm.disconnect()
+
+
+async def test_everything_is_registered_again_after_a_reconnect(paper_trader, symbols) -> None:
+    new = await sync_to_async(account_services.create_worker)(name="w", mode="paper", accounts=[paper_trader.paper])
+    await sync_to_async(subscriptions.watch)(user=paper_trader.user, symbol="000660")
+    await sync_to_async(subscriptions.watch)(user=paper_trader.user, symbol="005930")
+    comm = await worker_socket(new.token, [paper_trader.paper.account_number])
+    assert await commands(comm) == [("subscribe", ["000660", "005930"])]
+    await comm.disconnect()
+
+
+async def test_a_burst_reaches_a_dashboard_as_a_few_updates_with_the_last_value(paper_trader, symbols) -> None:
+    await sync_to_async(subscriptions.watch)(user=paper_trader.user, symbol="005930")
+    dash = WebsocketCommunicator(DashboardConsumer.as_asgi(), f"/ws/dashboard/?account={paper_trader.paper.pk}")
+    dash.scope["user"] = paper_trader.user
+    assert (await dash.connect())[0]
+    await dash.receive_from()  # the snapshot
+    layer = get_channel_layer()
+    for i in range(1_000):
+        await layer.group_send(quote_group("005930"), {"type": "dash.quote", "code": "005930", "html": f'<tr id="quote-005930">{70_000 + i}</tr>'})
+    frames = []
+    while not await dash.receive_nothing(timeout=0.3):
+        frames.append(await dash.receive_from())
+    assert 1 <= len(frames) <= 20
+    assert frames[-1].endswith("70999</tr>")
+    await dash.disconnect()
+
+
+async def test_anonymous_dashboards_are_refused() -> None:
+    from django.contrib.auth.models import AnonymousUser
+
+    dash = WebsocketCommunicator(DashboardConsumer.as_asgi(), "/ws/dashboard/")
+    dash.scope["user"] = AnonymousUser()
+    assert not (await dash.connect())[0]
