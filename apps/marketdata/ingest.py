@@ -50,6 +50,7 @@ class TickIngest:
 
     latest: dict[str, tuple[Tick, dt.datetime]] = field(default_factory=dict)
     bars: dict[tuple[str, dt.datetime], Bar] = field(default_factory=dict)
+    fresh: dict[str, Tick] = field(default_factory=dict)  # newest per symbol since the last fan-out
 
     def add(self, tick: Tick) -> None:
         moment = parse_datetime(tick.time)
@@ -61,6 +62,7 @@ class TickIngest:
         previous = self.latest.get(tick.symbol)
         if previous is None or moment >= previous[1]:
             self.latest[tick.symbol] = (tick, moment)
+            self.fresh[tick.symbol] = tick
         start = moment.replace(second=0, microsecond=0)
         key = (tick.symbol, start)
         bar = self.bars.get(key)
@@ -70,6 +72,11 @@ class TickIngest:
         else:
             bar.high, bar.low, bar.close = max(bar.high, tick.price), min(bar.low, tick.price), tick.price
             bar.volume += volume
+
+    def take_fresh(self) -> list[Tick]:
+        """The newest tick per symbol since the last call: what dashboards should see next."""
+        fresh, self.fresh = self.fresh, {}
+        return list(fresh.values())
 
     def take(self) -> tuple[list[Tick], dict[tuple[str, dt.datetime], Bar]]:
         latest = [tick for tick, _ in self.latest.values()]

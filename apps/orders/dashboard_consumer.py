@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -56,6 +57,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.group = user_group(user.pk)
         self._pending: asyncio.Task[None] | None = None
         self._quotes: dict[str, str] = {}
+        self._last_sent: dict[str, float] = {}
         self._quote_sender: asyncio.Task[None] | None = None
         self._symbols: set[str] = set()
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -93,13 +95,24 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             self._quote_sender = asyncio.create_task(self._send_quotes())
 
     async def _send_quotes(self) -> None:
+        """Send each symbol's newest quote as soon as its slot allows: at most N a second per symbol.
+
+        A quote that must wait is replaced by newer ones meanwhile, so what is sent is always the newest
+        value, and a slow socket holds back one fragment per symbol, never a queue.
+        """
         interval = 1 / max(settings.QUOTE_UPDATES_PER_S, 1)
+        await asyncio.sleep(0)  # let quotes from the same flush arrive, then send them in one frame
         while self._quotes:
-            batch, self._quotes = self._quotes, {}
-            # While this send waits (a slow socket, or the rate limit below), newer quotes replace
-            # older ones in self._quotes: each symbol reaches the client at most N times a second.
-            await self.send(text_data="".join(batch.values()))
-            await asyncio.sleep(interval)
+            now = time.monotonic()
+            due = [code for code in self._quotes if now - self._last_sent.get(code, 0.0) >= interval]
+            if not due:
+                wait = min(self._last_sent[code] + interval for code in self._quotes) - now
+                await asyncio.sleep(max(wait, 0.001))
+                continue
+            html = "".join(self._quotes.pop(code) for code in due)
+            for code in due:
+                self._last_sent[code] = now
+            await self.send(text_data=html)
 
     async def _follow_symbols(self) -> None:
         wanted = await database_sync_to_async(_shown_symbols)(self.user, self.account_id)

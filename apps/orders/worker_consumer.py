@@ -25,6 +25,7 @@ from kiwoom_worker import protocol
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 5
 PRICE_FLUSH_S = 0.25
+FANOUT_S = 0.05
 
 
 def _bearer(scope: dict[str, Any]) -> str:
@@ -130,24 +131,30 @@ class WorkerConsumer(AsyncWebsocketConsumer):
                 log.warning("malformed tick dropped from %s: %s", self.worker_name, exc.message)
 
     async def _flush_loop(self) -> None:
-        # A few writes a second whatever the tick rate: the newest price per symbol and the touched bars.
+        # Dashboards get the newest price per symbol every FANOUT_S; the database only every PRICE_FLUSH_S.
+        last_write = time.monotonic()
         while True:
-            await asyncio.sleep(PRICE_FLUSH_S)
+            await asyncio.sleep(FANOUT_S)
             try:
-                await self._flush_prices()
+                await self._fan_out()
+                if time.monotonic() - last_write >= PRICE_FLUSH_S:
+                    last_write = time.monotonic()
+                    await self._flush_prices()
             except Exception:
-                log.exception("price flush failed; the next flush carries newer values")
+                log.exception("price flush failed; the next one carries newer values")
+
+    async def _fan_out(self) -> None:
+        fresh = self.ingest.take_fresh()
+        if not fresh:
+            return
+        fragments = await database_sync_to_async(fanout.render_quotes)(fresh)
+        for code, html in fragments.items():
+            await self.channel_layer.group_send(fanout.quote_group(code), {"type": "dash.quote", "code": code, "html": html})
 
     async def _flush_prices(self) -> None:
         latest, bars = self.ingest.take()
-        if not latest and not bars:
-            return
-        kept = await database_sync_to_async(ingest.flush)(latest, bars)
-        if not kept:
-            return
-        fragments = await database_sync_to_async(fanout.render_quotes)(kept)
-        for code, html in fragments.items():
-            await self.channel_layer.group_send(fanout.quote_group(code), {"type": "dash.quote", "code": code, "html": html})
+        if latest or bars:
+            await database_sync_to_async(ingest.flush)(latest, bars)
 
     async def _heartbeat(self) -> None:
         now = time.monotonic()
