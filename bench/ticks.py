@@ -200,6 +200,14 @@ async def measure_dashboards(stack: Stack, token: str, codes: list[str], session
 
 
 def verify(stack: Stack, prices: Prices, token: str) -> bool:
+    """The stored latest price and the last bar's close of sampled symbols equal the last values sent."""
+    deadline = time.monotonic() + 10  # the final flush happens a moment after the last frame
+    while not (ok := _matches(stack, prices, token)) and time.monotonic() < deadline:
+        time.sleep(0.25)
+    return ok
+
+
+def _matches(stack: Stack, prices: Prices, token: str) -> bool:
     sample = list(prices.current)[:: max(1, len(prices.current) // 25)]
     for code in sample:
         quote = stack.api("GET", f"/api/symbols?q={code}", token)[1]
@@ -237,8 +245,7 @@ async def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     sampler = Sampler(stack.procs["daphne"].pid)
     sampler.start()
     ingest_rate, prices = await measure_ingest(f"ws://127.0.0.1:{stack.port}/ws/worker/", token, codes, args.ingest_ticks)
-    await asyncio.sleep(1)  # the last flush
-    correct = verify(stack, prices, api_token)
+    correct = await asyncio.to_thread(verify, stack, prices, api_token)
     port = stack.port + 1
     server = await reference_server(port)
     reference_rate, _ = await measure_ingest(f"ws://127.0.0.1:{port}/", None, codes, args.ingest_ticks)

@@ -147,14 +147,17 @@ class WorkerConsumer(AsyncWebsocketConsumer):
         fresh = self.ingest.take_fresh()
         if not fresh:
             return
-        fragments = await database_sync_to_async(fanout.render_quotes)(fresh)
+        if any(not fanout.knows(t.symbol) for t in fresh):
+            await database_sync_to_async(fanout.learn_names)([t.symbol for t in fresh])
+        fragments = fanout.render_quotes(fresh)
         for code, html in fragments.items():
             await self.channel_layer.group_send(fanout.quote_group(code), {"type": "dash.quote", "code": code, "html": html})
 
     async def _flush_prices(self) -> None:
         latest, bars = self.ingest.take()
         if latest or bars:
-            await database_sync_to_async(ingest.flush)(latest, bars)
+            # Off the shared sync thread, so a bulk write never delays order events on this link.
+            await database_sync_to_async(ingest.flush, thread_sensitive=False)(latest, bars)
 
     async def _heartbeat(self) -> None:
         now = time.monotonic()
