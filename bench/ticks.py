@@ -38,6 +38,7 @@ from bench.harness import ROOT, Stack, build_stack, drop_database
 from kiwoom_worker import market_rules, protocol
 
 BATCH = 500
+CLIENT_PROCESSES = 4
 KST = dt.timezone(dt.timedelta(hours=9))
 QUOTE_RE = re.compile(r'id="quote-([0-9A-Z]{6})".*?<td class="\w+">([0-9,]+)</td>', re.S)
 
@@ -154,28 +155,47 @@ print(json.dumps(out))
     return [(key, watched) for key, watched in json.loads(out.stdout.strip().splitlines()[-1])]
 
 
+def _client_process(port: int, base_url: str, keys: list[str], seconds: float, out: Any) -> None:
+    """Dashboard clients in their own process, so the load generator and the clients do not share a core."""
+
+    async def main() -> list[tuple[str, int, float]]:
+        seen: list[tuple[str, int, float]] = []
+        deadline = time.time() + seconds
+
+        async def client(session_key: str) -> None:
+            headers = {"Cookie": f"sessionid={session_key}", "Origin": base_url}
+            async with connect(f"ws://127.0.0.1:{port}/ws/dashboard/", additional_headers=headers, max_size=None) as ws:
+                await ws.recv()  # snapshot
+                while time.time() < deadline:
+                    try:
+                        text = await asyncio.wait_for(ws.recv(), 0.5)
+                    except TimeoutError:
+                        continue
+                    now = time.time()
+                    seen.extend((code, int(price.replace(",", "")), now) for code, price in QUOTE_RE.findall(text))
+
+        await asyncio.gather(*(client(k) for k in keys), return_exceptions=True)
+        return seen
+
+    out.send(asyncio.run(main()))
+    out.close()
+
+
 async def measure_dashboards(stack: Stack, token: str, codes: list[str], sessions: list[tuple[str, list[str]]], offered: int, seconds: float) -> list[float]:
-    latencies: list[float] = []
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    keys = [key for key, _ in sessions]
+    groups = [keys[i::CLIENT_PROCESSES] for i in range(CLIENT_PROCESSES)]
+    pipes, procs = [], []
+    for group in groups:
+        receiver, sender = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_client_process, args=(stack.port, stack.base_url, group, seconds + 4, sender))
+        proc.start()
+        pipes.append(receiver)
+        procs.append(proc)
+    await asyncio.sleep(3)  # connected and subscribed
     prices = Prices(codes)
-    stop = asyncio.Event()
-
-    async def client(session_key: str) -> None:
-        headers = {"Cookie": f"sessionid={session_key}", "Origin": stack.base_url}
-        async with connect(f"ws://127.0.0.1:{stack.port}/ws/dashboard/", additional_headers=headers, max_size=None) as ws:
-            await ws.recv()  # snapshot
-            while not stop.is_set():
-                try:
-                    text = await asyncio.wait_for(ws.recv(), 0.5)
-                except TimeoutError:
-                    continue
-                now = time.time()
-                for code, price in QUOTE_RE.findall(text):
-                    sent = prices.sent_at.get((code, int(price.replace(",", ""))))
-                    if sent is not None:
-                        latencies.append((now - sent) * 1000)
-
-    clients = [asyncio.create_task(client(key)) for key, _ in sessions]
-    await asyncio.sleep(2)  # connected and subscribed
     async with connect(f"ws://127.0.0.1:{stack.port}/ws/worker/", additional_headers={"Authorization": f"Token {token}"}, max_size=None) as ws:
         await ws.send(protocol.encode(protocol.hello(worker_version="bench", backend="sim", server="paper", accounts=[], stream_id=f"dash-{time.time_ns()}")))
         await ws.recv()
@@ -193,9 +213,16 @@ async def measure_dashboards(stack: Stack, token: str, codes: list[str], session
                 sent += 1
             await ws.send(protocol.encode(protocol.frame(protocol.TICKS, ticks=rows)))
             await asyncio.sleep(max(0.0, begin + sent / offered - time.perf_counter()))
-    await asyncio.sleep(1)
-    stop.set()
-    await asyncio.gather(*clients, return_exceptions=True)
+        achieved = sent / (time.perf_counter() - begin)
+    latencies = []
+    for receiver in pipes:
+        for code, price, received in await asyncio.to_thread(receiver.recv):
+            sent_at = prices.sent_at.get((code, price))
+            if sent_at is not None:
+                latencies.append((received - sent_at) * 1000)
+    for proc in procs:
+        proc.join(timeout=10)
+    measure_dashboards.achieved = achieved  # type: ignore[attr-defined]
     return latencies
 
 
@@ -264,6 +291,7 @@ async def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
         "dashboards": args.dashboards,
         "watched_per_dashboard": args.watch,
         "offered_ticks_per_s": args.offered,
+        "achieved_ticks_per_s": round(getattr(measure_dashboards, "achieved", 0)),
         "dashboard_updates_received": len(latencies),
         "dashboard_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "dashboard_p99_ms": round(latencies[int(len(latencies) * 0.99)], 1) if latencies else None,

@@ -84,3 +84,10 @@ def bars(*, symbol: str, start: dt.datetime, end: dt.datetime, limit: int = 2000
 
     rows = PriceBar.objects.filter(symbol_id=symbol, start__gte=start, start__lt=end).order_by("start")[:limit]
     return [{"t": b.start, "o": b.open, "h": b.high, "l": b.low, "c": b.close, "v": b.volume} for b in rows]
+
+
+def market_status(market: str = "ALL") -> dict[str, str] | None:
+    """The last market-state event the worker reported (장시작시간: opening, closing, VI), for the risk checks."""
+    from django.core.cache import cache
+
+    return cache.get(f"market_status:{market or 'ALL'}")

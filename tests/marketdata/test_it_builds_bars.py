@@ -58,3 +58,10 @@ def test_the_bars_api(symbols, paper_trader) -> None:
     assert client.get("/api/bars", {"symbol": "0593"}).status_code == 400
     assert client.get("/api/bars", {"symbol": "005930", "interval": "5m"}).status_code == 400
     assert client.get("/api/bars", {"symbol": "005930", "from": "2026-11-23T09:00:00"}).status_code == 400
+
+
+def test_market_state_events_are_readable_by_the_checks() -> None:
+    from apps.marketdata import selectors, services
+
+    services.record_market_status(market="KOSPI", phase="3", at="2026-11-23T09:00:00+09:00")
+    assert selectors.market_status("KOSPI") == {"phase": "3", "at": "2026-11-23T09:00:00+09:00"}

@@ -100,3 +100,29 @@ async def test_anonymous_dashboards_are_refused() -> None:
     dash = WebsocketCommunicator(DashboardConsumer.as_asgi(), "/ws/dashboard/")
     dash.scope["user"] = AnonymousUser()
     assert not (await dash.connect())[0]
+
+
+async def test_a_dashboard_that_stops_reading_holds_one_quote_per_symbol(paper_trader, symbols) -> None:
+    """A client whose socket never drains keeps only the newest fragment per symbol, not a queue."""
+    import asyncio
+
+    consumer = DashboardConsumer()
+    consumer._quotes, consumer._last_sent, consumer._quote_sender = {}, {}, None
+    stuck = asyncio.Event()
+    sent: list[str] = []
+
+    async def never_drains(text_data: str) -> None:
+        sent.append(text_data)
+        await stuck.wait()  # a client that stopped reading: the first send never completes
+
+    consumer.send = never_drains  # type: ignore[method-assign]
+    codes = [f"{i:06d}" for i in range(20)]
+    for i in range(10_000):
+        code = codes[i % 20]
+        await consumer.dash_quote({"code": code, "html": f"<tr id='quote-{code}'>{i}</tr>"})
+        if i % 500 == 0:
+            await asyncio.sleep(0)
+    assert len(consumer._quotes) <= 20
+    assert len(sent) == 1
+    assert all(html.endswith(f">{9_980 + n}</tr>") for n, html in enumerate(consumer._quotes[c] for c in codes))
+    consumer._quote_sender.cancel()
