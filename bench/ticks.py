@@ -87,7 +87,11 @@ def ticks_frames(codes: list[str], prices: Prices, count: int) -> list[str]:
 
 async def _sync(ws: Any, seq: int) -> None:
     """Frames are handled in order, so the ack of an event sent after the ticks means all ticks were taken."""
-    await ws.send(protocol.encode(protocol.event(seq=seq, name=protocol.MARKET_STATUS, data={"market": "BENCH", "phase": "open", "at": "now"}, at="2026-01-01T09:00:00+09:00")))
+    await ws.send(
+        protocol.encode(
+            protocol.event(seq=seq, name=protocol.MARKET_STATUS, data={"market": "BENCH", "phase": "open", "at": "now"}, at="2026-01-01T09:00:00+09:00")
+        )
+    )
     while True:
         frame = json.loads(await ws.recv())
         if frame.get("type") == "ack" and frame.get("seq") == seq:
@@ -102,7 +106,9 @@ async def measure_ingest(url: str, token: str | None, codes: list[str], ticks: i
         await ws.send(protocol.encode(protocol.hello(worker_version="bench", backend="sim", server="paper", accounts=[], stream_id=f"bench-{time.time_ns()}")))
         welcome = json.loads(await ws.recv())
         seq = welcome.get("last_seq", 0) + 1
-        await ws.send(protocol.encode(protocol.event(seq=seq, name=protocol.SYMBOL_MASTER, data={"symbols": symbol_master(len(codes))}, at="2026-01-01T09:00:00+09:00")))
+        await ws.send(
+            protocol.encode(protocol.event(seq=seq, name=protocol.SYMBOL_MASTER, data={"symbols": symbol_master(len(codes))}, at="2026-01-01T09:00:00+09:00"))
+        )
         while json.loads(await ws.recv()).get("type") != "ack":
             pass
         start = time.perf_counter()

@@ -34,7 +34,11 @@ def learn_names(codes: list[str]) -> None:
 
 def render_quotes(ticks: list[Tick]) -> dict[str, str]:
     """One fragment per known symbol, rendered once for every dashboard that shows it."""
-    return {t.symbol: quote_html(quote_context(t.symbol, _names[t.symbol], t.price, t.change, t.change_rate, t.cum_volume), oob=True) for t in ticks if t.symbol in _names}
+    return {
+        t.symbol: quote_html(quote_context(t.symbol, _names[t.symbol], t.price, t.change, t.change_rate, t.cum_volume), oob=True)
+        for t in ticks
+        if t.symbol in _names
+    }
 
 
 def quote_context(code: str, name: str, price: int, change: int, rate: float, volume: int) -> dict[str, Any]:

@@ -28,6 +28,8 @@ from apps.orders.notify import user_group
 COALESCE_S = 0.1
 
 
+# Dashboard reads run on the thread pool (thread_sensitive=False), not Daphne's one shared sync thread,
+# so two hundred dashboards reconnecting at once cannot hold up order events on the worker link.
 def _render_panels(user: Any, account_id: str | None) -> str | None:
     account = account_for(user, account_id)
     if account is None:
@@ -87,7 +89,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def dash_watchlist(self, _message: dict[str, Any]) -> None:
         await self._follow_symbols()
-        await self.send(text_data=await database_sync_to_async(_render_watchlist)(self.user))
+        await self.send(text_data=await database_sync_to_async(_render_watchlist, thread_sensitive=False)(self.user))
 
     async def dash_quote(self, message: dict[str, Any]) -> None:
         self._quotes[message["code"]] = message["html"]
@@ -115,7 +117,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=html)
 
     async def _follow_symbols(self) -> None:
-        wanted = await database_sync_to_async(_shown_symbols)(self.user, self.account_id)
+        wanted = await database_sync_to_async(_shown_symbols, thread_sensitive=False)(self.user, self.account_id)
         for code in wanted - self._symbols:
             await self.channel_layer.group_add(quote_group(code), self.channel_name)
         for code in self._symbols - wanted:
@@ -132,7 +134,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self._push()
 
     async def _push(self) -> None:
-        html = await database_sync_to_async(_render_panels)(self.user, self.account_id)
+        html = await database_sync_to_async(_render_panels, thread_sensitive=False)(self.user, self.account_id)
         if html is None:
             await self.close(code=4404)
             return
