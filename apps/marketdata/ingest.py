@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -51,6 +52,7 @@ class TickIngest:
     latest: dict[str, tuple[Tick, dt.datetime]] = field(default_factory=dict)
     bars: dict[tuple[str, dt.datetime], Bar] = field(default_factory=dict)
     fresh: dict[str, Tick] = field(default_factory=dict)  # newest per symbol since the last fan-out
+    published: dict[str, float] = field(default_factory=dict)  # when each symbol last went out
 
     def add(self, tick: Tick) -> None:
         moment = parse_datetime(tick.time)
@@ -73,10 +75,17 @@ class TickIngest:
             bar.high, bar.low, bar.close = max(bar.high, tick.price), min(bar.low, tick.price), tick.price
             bar.volume += volume
 
-    def take_fresh(self) -> list[Tick]:
-        """The newest tick per symbol since the last call: what dashboards should see next."""
-        fresh, self.fresh = self.fresh, {}
-        return list(fresh.values())
+    def take_fresh(self, *, min_interval_s: float = 0.0) -> list[Tick]:
+        """The newest tick of each symbol that has not been fanned out within ``min_interval_s``.
+
+        A symbol that is not due yet keeps its newest tick for a later call, so what goes out is
+        always the newest value and each symbol is published at most once per interval.
+        """
+        now = time.monotonic()
+        due = [code for code in self.fresh if now - self.published.get(code, 0.0) >= min_interval_s]
+        for code in due:
+            self.published[code] = now
+        return [self.fresh.pop(code) for code in due]
 
     def take(self) -> tuple[list[Tick], dict[tuple[str, dt.datetime], Bar]]:
         latest = [tick for tick, _ in self.latest.values()]

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 5
 PRICE_FLUSH_S = 0.25
 FANOUT_S = 0.05
+FANOUT_CONCURRENCY = 256
 
 
 def _bearer(scope: dict[str, Any]) -> str:
@@ -144,14 +145,18 @@ class WorkerConsumer(AsyncWebsocketConsumer):
                 log.exception("price flush failed; the next one carries newer values")
 
     async def _fan_out(self) -> None:
-        fresh = self.ingest.take_fresh()
+        fresh = self.ingest.take_fresh(min_interval_s=1 / max(settings.QUOTE_UPDATES_PER_S, 1))
         if not fresh:
             return
         if any(not fanout.knows(t.symbol) for t in fresh):
             await database_sync_to_async(fanout.learn_names)([t.symbol for t in fresh])
         fragments = fanout.render_quotes(fresh)
-        for code, html in fragments.items():
-            await self.channel_layer.group_send(fanout.quote_group(code), {"type": "dash.quote", "code": code, "html": html})
+        # Concurrently: with Redis each group_send is a round trip, and a cycle can carry thousands.
+        sends = [
+            self.channel_layer.group_send(fanout.quote_group(code), {"type": "dash.quote", "code": code, "html": html}) for code, html in fragments.items()
+        ]
+        for start in range(0, len(sends), FANOUT_CONCURRENCY):
+            await asyncio.gather(*sends[start : start + FANOUT_CONCURRENCY])
 
     async def _flush_prices(self) -> None:
         latest, bars = self.ingest.take()
