@@ -1,8 +1,4 @@
-"""Quotes to dashboards: rendered once per symbol per fan-out, sent to that symbol's group.
-
-Each dashboard consumer joins the groups of the symbols it shows and keeps only the newest
-fragment per symbol, so a slow client receives newer values instead of a growing queue.
-"""
+"""Quote rows for dashboards: rendered once per symbol per fan-out cycle, for every dashboard that shows it."""
 
 from __future__ import annotations
 
@@ -15,10 +11,6 @@ from apps.marketdata.models import Symbol
 from kiwoom_worker.protocol import Tick
 
 _names: dict[str, str] = {}
-
-
-def quote_group(code: str) -> str:
-    return f"quote.{code}"
 
 
 def knows(code: str) -> bool:

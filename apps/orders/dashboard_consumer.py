@@ -18,8 +18,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from apps.marketdata import hub
 from apps.marketdata import selectors as market
-from apps.marketdata.fanout import quote_group
 from apps.marketdata.models import Watch
 from apps.orders.dashboard_selectors import account_for, snapshot
 from apps.orders.models import Position
@@ -70,8 +70,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if getattr(self, "group", None):
             await self.channel_layer.group_discard(self.group, self.channel_name)
-            for code_ in self._symbols:
-                await self.channel_layer.group_discard(quote_group(code_), self.channel_name)
+            hub.unfollow(self._symbols, self._on_quote)
         for task in (getattr(self, "_pending", None), getattr(self, "_quote_sender", None)):
             if task is not None:
                 task.cancel()
@@ -91,8 +90,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self._follow_symbols()
         await self.send(text_data=await database_sync_to_async(_render_watchlist, thread_sensitive=False)(self.user))
 
-    async def dash_quote(self, message: dict[str, Any]) -> None:
-        self._quotes[message["code"]] = message["html"]
+    def _on_quote(self, code: str, html: str) -> None:
+        """Called by this process's quote hub; keeps only the newest row per symbol until it is sent."""
+        self._quotes[code] = html
         if self._quote_sender is None or self._quote_sender.done():
             self._quote_sender = asyncio.create_task(self._send_quotes())
 
@@ -118,10 +118,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def _follow_symbols(self) -> None:
         wanted = await database_sync_to_async(_shown_symbols, thread_sensitive=False)(self.user, self.account_id)
-        for code in wanted - self._symbols:
-            await self.channel_layer.group_add(quote_group(code), self.channel_name)
-        for code in self._symbols - wanted:
-            await self.channel_layer.group_discard(quote_group(code), self.channel_name)
+        hub.follow(wanted - self._symbols, self._on_quote)
+        hub.unfollow(self._symbols - wanted, self._on_quote)
         self._symbols = wanted
 
     def _schedule(self) -> None:

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from apps.accounts import services as accounts
-from apps.marketdata import fanout, ingest, subscriptions
+from apps.marketdata import fanout, hub, ingest, subscriptions
 from apps.orders import broker_sync, embedded_beat
 from apps.orders import services as orders
 from kiwoom_worker import protocol
@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 5
 PRICE_FLUSH_S = 0.25
 FANOUT_S = 0.05
-FANOUT_CONCURRENCY = 256
 
 
 def _bearer(scope: dict[str, Any]) -> str:
@@ -150,13 +149,8 @@ class WorkerConsumer(AsyncWebsocketConsumer):
             return
         if any(not fanout.knows(t.symbol) for t in fresh):
             await database_sync_to_async(fanout.learn_names)([t.symbol for t in fresh])
-        fragments = fanout.render_quotes(fresh)
-        # Concurrently: with Redis each group_send is a round trip, and a cycle can carry thousands.
-        sends = [
-            self.channel_layer.group_send(fanout.quote_group(code), {"type": "dash.quote", "code": code, "html": html}) for code, html in fragments.items()
-        ]
-        for start in range(0, len(sends), FANOUT_CONCURRENCY):
-            await asyncio.gather(*sends[start : start + FANOUT_CONCURRENCY])
+        # One message per cycle to every Daphne process's quote hub, which serves its own dashboards.
+        await hub.publish(fanout.render_quotes(fresh))
 
     async def _flush_prices(self) -> None:
         latest, bars = self.ingest.take()

@@ -10,7 +10,7 @@ from apps.accounts.supabase import tables_without_rls
 from apps.orders import services
 from tests.support import skip_or_fail
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 
 @pytest.fixture

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from apps.accounts import services as account_services
-from apps.marketdata import subscriptions
-from apps.marketdata.fanout import quote_group
+from apps.marketdata import hub, subscriptions
 from apps.marketdata.models import Subscription
 from apps.orders.dashboard_consumer import DashboardConsumer
 from apps.orders.worker_consumer import WorkerConsumer
@@ -83,9 +82,10 @@ async def test_a_burst_reaches_a_dashboard_as_a_few_updates_with_the_last_value(
     dash.scope["user"] = paper_trader.user
     assert (await dash.connect())[0]
     await dash.receive_from()  # the snapshot
-    layer = get_channel_layer()
     for i in range(1_000):
-        await layer.group_send(quote_group("005930"), {"type": "dash.quote", "code": "005930", "html": f'<tr id="quote-005930">{70_000 + i}</tr>'})
+        hub.deliver({"005930": f'<tr id="quote-005930">{70_000 + i}</tr>'})
+        if i % 100 == 0:
+            await asyncio.sleep(0)
     frames = []
     while not await dash.receive_nothing(timeout=0.3):
         frames.append(await dash.receive_from())
@@ -104,8 +104,6 @@ async def test_anonymous_dashboards_are_refused() -> None:
 
 async def test_a_dashboard_that_stops_reading_holds_one_quote_per_symbol(paper_trader, symbols) -> None:
     """A client whose socket never drains keeps only the newest fragment per symbol, not a queue."""
-    import asyncio
-
     consumer = DashboardConsumer()
     consumer._quotes, consumer._last_sent, consumer._quote_sender = {}, {}, None
     stuck = asyncio.Event()
@@ -119,7 +117,7 @@ async def test_a_dashboard_that_stops_reading_holds_one_quote_per_symbol(paper_t
     codes = [f"{i:06d}" for i in range(20)]
     for i in range(10_000):
         code = codes[i % 20]
-        await consumer.dash_quote({"code": code, "html": f"<tr id='quote-{code}'>{i}</tr>"})
+        consumer._on_quote(code, f"<tr id='quote-{code}'>{i}</tr>")
         if i % 500 == 0:
             await asyncio.sleep(0)
     assert len(consumer._quotes) <= 20
