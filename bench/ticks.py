@@ -9,8 +9,9 @@ connects a load generator that speaks the worker protocol, and reports in one JS
   as it takes them; the final latest prices and bars are checked against what was sent;
 * reference_ticks_per_s: the same frames against a bare asyncio WebSocket server that only parses them;
 * dashboard_p50_ms / dashboard_p99_ms: tick sent → quote received, with N dashboards each watching
-  M symbols, at a fixed offered tick rate;
-* server_cpu_percent / server_peak_rss_mb: of the Daphne process over the whole run.
+  M symbols, at a fixed offered tick rate (--quick: 30 s in all, a 10 s dashboard phase);
+* server_cpu_percent / server_peak_rss_mb: of the Daphne process over the whole run, and its RSS over
+  the first and last tenth of the dashboard phase (a full run's phase lasts 10 minutes: memory flat?).
 """
 
 from __future__ import annotations
@@ -258,6 +259,7 @@ class Sampler(threading.Thread):
         self.proc = psutil.Process(pid)
         self.peak_rss = 0
         self.cpu: list[float] = []
+        self.rss: list[tuple[float, int]] = []
         self.running = True
 
     def run(self) -> None:
@@ -265,7 +267,9 @@ class Sampler(threading.Thread):
         while self.running:
             time.sleep(0.5)
             try:
-                self.peak_rss = max(self.peak_rss, self.proc.memory_info().rss)
+                rss = self.proc.memory_info().rss
+                self.peak_rss = max(self.peak_rss, rss)
+                self.rss.append((time.monotonic(), rss))
                 self.cpu.append(self.proc.cpu_percent())
             except psutil.NoSuchProcess:
                 return
@@ -284,8 +288,11 @@ async def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     reference_rate, _ = await measure_ingest(f"ws://127.0.0.1:{port}/", None, codes, args.ingest_ticks)
     server.close()
     sessions = prepare_dashboards(stack, codes, args.dashboards, args.watch)
+    phase_start = time.monotonic()
     latencies = await measure_dashboards(stack, token, codes, sessions, args.offered, args.seconds)
     sampler.running = False
+    phase = [rss for at, rss in sampler.rss if at >= phase_start]
+    window = max(1, len(phase) // 10)  # first and last tenth of the dashboard phase: is memory flat?
     latencies.sort()
     return {
         "stack": stack.name,
@@ -303,6 +310,9 @@ async def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
         "dashboard_p99_ms": round(latencies[int(len(latencies) * 0.99)], 1) if latencies else None,
         "server_cpu_percent": round(statistics.mean(sampler.cpu), 1) if sampler.cpu else None,
         "server_peak_rss_mb": round(sampler.peak_rss / 2**20, 1),
+        "server_rss_first_tenth_mb": round(statistics.mean(phase[:window]) / 2**20, 1) if phase else None,
+        "server_rss_last_tenth_mb": round(statistics.mean(phase[-window:]) / 2**20, 1) if phase else None,
+        "dashboard_phase_s": args.seconds,
         "cpu_count": os.cpu_count(),
     }
 
@@ -314,8 +324,9 @@ def main() -> None:
     parser.add_argument("--dashboards", type=int, default=200)
     parser.add_argument("--watch", type=int, default=20)
     parser.add_argument("--offered", type=int, default=20_000, help="ticks per second during the dashboard phase")
+    parser.add_argument("--minutes", type=float, default=None, help="length of the dashboard phase (default 10 min; --quick: 10 s)")
     args = parser.parse_args()
-    args.seconds = 10 if args.quick else 120
+    args.seconds = args.minutes * 60 if args.minutes else (10 if args.quick else 600)
     args.ingest_ticks = 100_000 if args.quick else 1_000_000
     kind = "postgres_redis" if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL") else "embedded"
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,6 +10,13 @@ from __future__ import annotations
 import json
 import re
 import uuid
+
+try:  # the server installs orjson for speed; the Windows worker runs on the standard library alone
+    from orjson import JSONDecodeError as _JSONDecodeError
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - exercised on the worker
+    _loads = json.loads
+    _JSONDecodeError = ValueError
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,8 +187,8 @@ def decode(raw: str | bytes, *, allowed: frozenset[str], max_bytes: int | None =
     if max_bytes is not None and size > max_bytes:
         raise ProtocolError(E_TOO_LARGE, f"frame of {size} bytes exceeds the limit of {max_bytes}")
     try:
-        obj = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        obj = _loads(raw)
+    except (_JSONDecodeError, ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(E_MALFORMED, f"frame is not valid JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise ProtocolError(E_MALFORMED, "frame must be a JSON object")
