@@ -53,9 +53,19 @@ class TickIngest:
     bars: dict[tuple[str, dt.datetime], Bar] = field(default_factory=dict)
     fresh: dict[str, Tick] = field(default_factory=dict)  # newest per symbol since the last fan-out
     published: dict[str, float] = field(default_factory=dict)  # when each symbol last went out
+    _moments: dict[str, dt.datetime | None] = field(default_factory=dict)
+
+    def _moment(self, text: str) -> dt.datetime | None:
+        # A frame's ticks mostly share a handful of timestamps; parsing each one again was the hot spot.
+        moment = self._moments.get(text)
+        if moment is None:
+            if len(self._moments) > 10_000:
+                self._moments.clear()
+            moment = self._moments[text] = parse_datetime(text)
+        return moment
 
     def add(self, tick: Tick) -> None:
-        moment = parse_datetime(tick.time)
+        moment = self._moment(tick.time)
         if moment is None or moment.tzinfo is None:
             STATS["dropped_malformed"] += 1
             log.warning("tick for %s dropped: time %r is not ISO 8601 with an offset", tick.symbol, tick.time)

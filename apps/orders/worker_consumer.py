@@ -25,7 +25,7 @@ from kiwoom_worker import protocol
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 5
 PRICE_FLUSH_S = 0.25
-FANOUT_S = 0.02
+FANOUT_S = 0.05
 
 
 def _bearer(scope: dict[str, Any]) -> str:
