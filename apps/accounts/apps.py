@@ -7,11 +7,10 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from apps.accounts import supabase  # registers the RLS system check
+        from apps.accounts import supabase  # noqa: F401 - importing registers the RLS system check
 
         # Tables added by any later migration get RLS too, the moment `migrate` finishes.
         post_migrate.connect(_enable_rls, dispatch_uid="accounts.enable_rls")
-        _ = supabase
 
 
 def _enable_rls(using: str = "default", **kwargs: object) -> None:
