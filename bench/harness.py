@@ -134,6 +134,7 @@ def _postgres_env(var_dir: Path) -> dict[str, str] | None:
     if not database_url or not redis_url or not database_url.startswith("postgres"):
         return None
     import psycopg2
+    from cryptography.fernet import Fernet
 
     name = f"e2e_{uuid.uuid4().hex[:10]}"
     base, _, _ = database_url.rpartition("/")
@@ -148,6 +149,7 @@ def _postgres_env(var_dir: Path) -> dict[str, str] | None:
             "DATABASE_URL": f"{base}/{name}",
             "REDIS_URL": redis_url,
             "SECRET_KEY": "e2e-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+            "FERNET_KEYS": Fernet.generate_key().decode(),
             "SESSION_COOKIE_SECURE": "0",
             "CSRF_COOKIE_SECURE": "0",
             "E2E_DATABASE": name,

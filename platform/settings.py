@@ -46,6 +46,31 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL or REDIS_URL is set (production mode)")
     SECRET_KEY = "embedded-demo-only-not-secret"  # noqa: S105 - only ever used by the embedded demo and tests
 
+# Keys for broker secrets at rest (MultiFernet, newest first), independent of SECRET_KEY. The embedded
+# demo makes one and keeps it in VAR_DIR; production must supply FERNET_KEYS.
+FERNET_KEYS = env.list("FERNET_KEYS", default=[])
+if not FERNET_KEYS:
+    if not EMBEDDED:
+        raise ImproperlyConfigured("FERNET_KEYS must be set in production mode (comma-separated Fernet keys, newest first)")
+    _key_file = VAR_DIR / "fernet.keys"
+    if not _key_file.exists():
+        from cryptography.fernet import Fernet
+
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        _key_file.write_text(Fernet.generate_key().decode())
+        _key_file.chmod(0o600)
+    FERNET_KEYS = _key_file.read_text().split(",")
+for _key in FERNET_KEYS:
+    try:
+        import base64
+
+        if len(base64.urlsafe_b64decode(_key.encode())) != 32:
+            raise ValueError("not 32 bytes")
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"FERNET_KEYS holds a malformed key ({_exc}); make one with `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
+        ) from None
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
 from apps.accounts import services
-from apps.accounts.models import ApiToken, BrokerAccount, PermissionChange, TradingPermission, User, Worker
+from apps.accounts.models import ApiToken, BrokerAccount, BrokerCredential, PermissionChange, SecretAccess, TradingPermission, User, Worker
 
 
 class TradingPermissionInline(admin.StackedInline):
@@ -103,3 +104,47 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tokens are issued with `python manage.py issue_api_token USERNAME`, which shows them once
+
+
+class CredentialForm(forms.ModelForm):
+    """Secrets are write-only here: the form never renders a stored value, only its last characters."""
+
+    new_app_key = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False), label="New app key")
+    new_secret_key = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False), label="New secret key")
+    new_account_password = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False), label="New account password")
+
+    class Meta:
+        model = BrokerCredential
+        fields = ["account"]
+
+
+@admin.register(BrokerCredential)
+class BrokerCredentialAdmin(admin.ModelAdmin):
+    form = CredentialForm
+    list_display = ["account", "app_key_hint", "secret_key_hint", "account_password_hint", "updated_at"]
+    readonly_fields = ["app_key_hint", "secret_key_hint", "account_password_hint", "updated_at"]
+
+    def save_model(self, request: HttpRequest, obj: BrokerCredential, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        services.set_credentials(
+            account=data["account"],
+            actor=request.user.get_username(),
+            app_key=data.get("new_app_key", ""),
+            secret_key=data.get("new_secret_key", ""),
+            account_password=data.get("new_account_password", ""),
+        )
+        obj.pk = BrokerCredential.objects.get(account=data["account"]).pk
+
+
+@admin.register(SecretAccess)
+class SecretAccessAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "credential", "field", "actor", "purpose"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -176,3 +176,39 @@ class ApiToken(models.Model):
     @staticmethod
     def hash_key(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
+
+
+class BrokerCredential(models.Model):
+    """Kiwoom REST app key and secret and the account password, as Fernet tokens (apps/accounts/crypto.py)."""
+
+    class Field(models.TextChoices):
+        APP_KEY = "app_key", _("App key")
+        SECRET_KEY = "secret_key", _("Secret key")
+        ACCOUNT_PASSWORD = "account_password", _("계좌 비밀번호")
+
+    account = models.OneToOneField(BrokerAccount, on_delete=models.CASCADE, related_name="credential")
+    app_key = models.TextField(blank=True)
+    secret_key = models.TextField(blank=True)
+    account_password = models.TextField(blank=True)
+    # What the admin may see: the last characters only.
+    app_key_hint = models.CharField(max_length=8, blank=True)
+    secret_key_hint = models.CharField(max_length=8, blank=True)
+    account_password_hint = models.CharField(max_length=8, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "broker_credentials"
+
+
+class SecretAccess(models.Model):
+    """Append-only audit of every decryption of a broker secret."""
+
+    credential = models.ForeignKey(BrokerCredential, on_delete=models.CASCADE, related_name="accesses")
+    field = models.CharField(max_length=20, choices=BrokerCredential.Field.choices)
+    actor = models.CharField(max_length=150)  # a username or a process name ("kiwoom-rest-client")
+    purpose = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "secret_accesses"
+        ordering = ["-created_at"]

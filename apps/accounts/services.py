@@ -11,7 +11,21 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts.models import TRADABLE_MODES, ApiToken, BrokerAccount, Mode, PermissionChange, PermissionLevel, TradingPermission, User, Worker, WorkerStream
+from apps.accounts import crypto
+from apps.accounts.models import (
+    TRADABLE_MODES,
+    ApiToken,
+    BrokerAccount,
+    BrokerCredential,
+    Mode,
+    PermissionChange,
+    PermissionLevel,
+    SecretAccess,
+    TradingPermission,
+    User,
+    Worker,
+    WorkerStream,
+)
 
 
 def set_permission_level(*, user: User, level: str, changed_by: User | None, reason: str) -> TradingPermission:
@@ -133,3 +147,52 @@ def register_disconnect(*, worker_id: int, channel_name: str) -> None:
 def authenticate_worker_id(worker_id: int) -> bool:
     """Whether the worker's token is still valid (a revoked token's open connection is then closed)."""
     return Worker.objects.filter(pk=worker_id, revoked_at__isnull=True).exists()
+
+
+def set_credentials(*, account: BrokerAccount, actor: str, **secrets: str) -> BrokerCredential:
+    """Store the given secrets encrypted; unknown names are refused, empty values leave a field unchanged."""
+    allowed = set(BrokerCredential.Field.values)
+    unknown = set(secrets) - allowed
+    if unknown:
+        raise ValueError(f"unknown credential fields: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        credential, _ = BrokerCredential.objects.select_for_update().get_or_create(account=account)
+        for name, value in secrets.items():
+            if value:
+                setattr(credential, name, crypto.encrypt(value))
+                setattr(credential, f"{name}_hint", crypto.mask(value))
+        credential.save()
+    return credential
+
+
+def reveal_secret(*, credential: BrokerCredential, field: str, actor: str, purpose: str) -> str:
+    """The one place a broker secret is decrypted; every call is recorded (who, which secret, why)."""
+    if field not in BrokerCredential.Field.values:
+        raise ValueError(f"unknown credential field {field!r}")
+    token = getattr(credential, field)
+    if not token:
+        raise ValueError(f"no {field} stored for account {credential.account_id}")
+    SecretAccess.objects.create(credential=credential, field=field, actor=actor, purpose=purpose)
+    return crypto._open(token)
+
+
+def rotate_credentials(*, batch_size: int = 100) -> int:
+    """Re-encrypt every secret under the newest key, in batches; secrets already under it are skipped."""
+    rotated = 0
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            batch = list(BrokerCredential.objects.select_for_update().filter(pk__gt=last_id).order_by("pk")[:batch_size])
+            if not batch:
+                return rotated
+            for credential in batch:
+                changed = []
+                for name in BrokerCredential.Field.values:
+                    token = getattr(credential, name)
+                    if token and not crypto.is_current(token):
+                        setattr(credential, name, crypto.rotate(token))
+                        changed.append(name)
+                if changed:
+                    credential.save(update_fields=changed)
+                    rotated += len(changed)
+            last_id = batch[-1].pk

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.support import skip_or_fail
 
@@ -55,6 +56,7 @@ def test_a_celery_worker_process_runs_tasks_with_the_real_platform_module(tmp_pa
     env = {**os.environ, "REDIS_URL": redis_url, "CELERY_RESULT_BACKEND": redis_url, "SECRET_KEY": "test-only-secret", "VAR_DIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)
     env["ALLOW_INSECURE_SECRET_KEY"] = "1"
+    env["FERNET_KEYS"] = Fernet.generate_key().decode()
     queue = f"probe-{uuid.uuid4().hex[:8]}"
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "platform", "worker", "--pool", "solo", "-Q", queue, "--loglevel", "WARNING"],

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def start(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "MARKET_HOURS")}
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "MARKET_HOURS", "FERNET_KEYS")}
     clean.update({"DJANGO_SETTINGS_MODULE": "platform.settings", "VAR_DIR": str(tmp_path), **env})
     return subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
 
@@ -26,6 +26,8 @@ def start(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[st
         ({"REDIS_URL": "redis://127.0.0.1:6379/0"}, "SECRET_KEY"),
         ({"MARKET_HOURS": "sometimes"}, "MARKET_HOURS"),
         ({"OUTSIDE_HOURS_POLICY": "maybe"}, "OUTSIDE_HOURS_POLICY"),
+        ({"REDIS_URL": "redis://127.0.0.1:6379/0", "SECRET_KEY": "s"}, "FERNET_KEYS"),
+        ({"FERNET_KEYS": "not-a-key"}, "FERNET_KEYS"),
     ],
 )
 def test_it_names_the_bad_variable(env: dict[str, str], named: str, tmp_path: Path) -> None:
@@ -36,7 +38,7 @@ def test_it_names_the_bad_variable(env: dict[str, str], named: str, tmp_path: Pa
 
 def test_no_variables_at_all_is_the_embedded_default(tmp_path: Path) -> None:
     code = "import django; django.setup(); from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.TIME_ZONE, s.LANGUAGE_CODE)"
-    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "MARKET_HOURS")}
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "MARKET_HOURS", "FERNET_KEYS")}
     clean.update({"DJANGO_SETTINGS_MODULE": "platform.settings", "VAR_DIR": str(tmp_path)})
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["django.db.backends.sqlite3", "True", "Asia/Seoul", "ko-kr"]
