@@ -169,7 +169,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+            # redis-py 8 defaults every read to a 5 s timeout, the same as channels_redis' blocking pop:
+            # a busy event loop then turns a normal empty pop into "Timeout reading" and kills the
+            # consumer. A longer read timeout leaves room for the 5 s pop.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "capacity": 1000, "expiry": 30},
         }
     }
 else:
