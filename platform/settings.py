@@ -224,6 +224,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Orders, accounts, positions and executions. Money is integer KRW; times are ISO 8601 with offset.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema describes a trading API: signed-in users and API tokens only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
 # DASHBOARDS: live quotes per symbol per client, at most this many a second (newer values replace older ones).
