@@ -14,7 +14,7 @@ from apps.accounts.models import BrokerAccount, User, Worker
 from apps.marketdata import selectors as market
 from apps.orders import notify
 from apps.orders.models import Order, OrderEvent, OrderStatus, OrderType, Origin
-from apps.orders.state import CANCELABLE, IllegalTransition, check_transition
+from apps.orders.state import CANCELABLE, check_transition
 from apps.risk import pretrade
 from kiwoom_worker import protocol
 
@@ -283,21 +283,3 @@ def dispatch_queued() -> int:
         if dispatch_order(order_id) is not None:
             count += 1
     return count
-
-
-def mark_illegal(order: Order, target: str, *, payload: dict[str, Any]) -> None:
-    log.warning("refused illegal transition of order %s: %s -> %s (%s)", order.pk, order.status, target, payload)
-
-
-__all__ = [
-    "IllegalTransition",
-    "OrderNotCancelable",
-    "OrderNotFound",
-    "SubmitResult",
-    "cancel_order",
-    "dispatch_order",
-    "dispatch_queued",
-    "resend_unanswered",
-    "submit_order",
-    "transition",
-]
