@@ -41,7 +41,9 @@ from kiwoom_worker import market_rules, protocol
 BATCH = 500
 CLIENT_PROCESSES = 4
 KST = dt.timezone(dt.timedelta(hours=9))
-QUOTE_RE = re.compile(r'id="quote-([0-9A-Z]{6})".*?<td class="\w+">([0-9,]+)</td>', re.S)
+# A quote row's code and its last cell, the cumulative volume, which the generator uses as a sequence
+# number: prices wrap around inside the band on a long run, sequence numbers never repeat.
+QUOTE_RE = re.compile(r'id="quote-([0-9A-Z]{6})".*?<td>([0-9,]+)</td></tr>', re.S)
 
 
 def symbol_master(count: int) -> list[dict[str, Any]]:
@@ -53,8 +55,8 @@ def now_kst() -> str:
     return dt.datetime.now(KST).isoformat(timespec="milliseconds")
 
 
-def tick_row(code: str, price: int, at: str) -> list[Any]:
-    return [code, price, price - 100_000, round((price - 100_000) / 1_000, 2), 1, 0, at]
+def tick_row(code: str, price: int, at: str, seq: int = 0) -> list[Any]:
+    return [code, price, price - 100_000, round((price - 100_000) / 1_000, 2), 1, seq, at]
 
 
 class Prices:
@@ -179,7 +181,7 @@ def _client_process(port: int, base_url: str, keys: list[str], seconds: float, o
                     except TimeoutError:
                         continue
                     now = time.time()
-                    seen.extend((code, int(price.replace(",", "")), now) for code, price in QUOTE_RE.findall(text))
+                    seen.extend((code, int(seq.replace(",", "")), now) for code, seq in QUOTE_RE.findall(text))
 
         await asyncio.gather(*(client(k) for k in keys), return_exceptions=True)
         return seen
@@ -214,17 +216,16 @@ async def measure_dashboards(stack: Stack, token: str, codes: list[str], session
             at, stamp = now_kst(), time.time()
             for _ in range(per_frame):
                 code = codes[sent % len(codes)]
-                price = prices.next(code)
-                prices.sent_at[(code, price)] = stamp
-                rows.append(tick_row(code, price, at))
                 sent += 1
+                prices.sent_at[(code, sent)] = stamp
+                rows.append(tick_row(code, prices.next(code), at, sent))
             await ws.send(protocol.encode(protocol.frame(protocol.TICKS, ticks=rows)))
             await asyncio.sleep(max(0.0, begin + sent / offered - time.perf_counter()))
         achieved = sent / (time.perf_counter() - begin)
     latencies = []
     for receiver in pipes:
-        for code, price, received in await asyncio.to_thread(receiver.recv):
-            sent_at = prices.sent_at.get((code, price))
+        for code, seq, received in await asyncio.to_thread(receiver.recv):
+            sent_at = prices.sent_at.get((code, seq))
             if sent_at is not None:
                 latencies.append((received - sent_at) * 1000)
     for proc in procs:
