@@ -91,6 +91,16 @@ class Stack:
     def start_celery(self) -> None:
         self._spawn("celery", [sys.executable, "-m", "celery", "-A", "platform", "worker", "--pool", "solo", "--concurrency", "1", "--loglevel", "INFO"])
 
+    def start_beat(self) -> None:
+        """Celery beat with the database scheduler: the schedules from the migrations, as admins see them."""
+        args = [sys.executable, "-m", "celery", "-A", "platform", "beat", "-S", "django_celery_beat.schedulers:DatabaseScheduler"]
+        self._spawn("beat", [*args, "--loglevel", "INFO", "--schedule", str(self.var_dir / "celerybeat-schedule")])
+
+    def set_risk_limits(self, username: str, mode: str, **values: object) -> dict[str, Any]:
+        """Give one user their own risk limits (None removes a limit); returns the limits that now apply."""
+        pairs = [f"{name}={'none' if value is None else value}" for name, value in values.items()]
+        return json.loads(self.manage("risk_limits", "--mode", mode, "--user", username, *pairs))
+
     def stop(self, name: str, *, kill: bool = False) -> None:
         proc = self.procs.pop(name, None)
         if proc is None or proc.poll() is not None:
@@ -129,7 +139,7 @@ def _base_env(var_dir: Path) -> dict[str, str]:
     return env
 
 
-def _postgres_env(var_dir: Path) -> dict[str, str] | None:
+def postgres_env(var_dir: Path) -> dict[str, str] | None:
     database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
     if not database_url or not redis_url or not database_url.startswith("postgres"):
         return None
@@ -180,7 +190,7 @@ def build_stack(kind: str, tmp_path: Path) -> Stack:
     if kind == "embedded":
         env = _base_env(var_dir)
     else:
-        env = _postgres_env(var_dir)
+        env = postgres_env(var_dir)
         if env is None:
             raise ServicesMissing("DATABASE_URL (postgres) and REDIS_URL are needed for the production-wiring stack")
     stack = Stack(kind, env, var_dir)

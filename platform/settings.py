@@ -249,3 +249,32 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- risk (apps/risk; every variable is in .env.example) ---------------------------------------
+# Alerts to admins: every active admin with an email address, plus these addresses.
+RISK_ALERT_EMAILS = env.list("RISK_ALERT_EMAILS", default=[])
+# A URL that receives every alert as a JSON POST (chat webhooks read its "text" field).
+ALERT_WEBHOOK_URL = _url("ALERT_WEBHOOK_URL", ("http", "https"))
+ALERT_WEBHOOK_TIMEOUT_S = env.int("ALERT_WEBHOOK_TIMEOUT_S", default=5)
+# Mail: EMAIL_URL (smtp+tls://user:password@host:587) in production; without it mail is printed to the console.
+# EMAIL_BACKEND and EMAIL_FILE_PATH override it (the end-to-end tests write mail to files).
+_email = env.email_url_config(_url("EMAIL_URL", ("smtp", "smtps", "smtp+tls", "smtp+ssl", "consolemail")) or "consolemail://")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=_email["EMAIL_BACKEND"])
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kiwoom-platform@localhost")
+# Where an emergency stop runs: a Celery task in production; the embedded beat loop inside Daphne otherwise.
+RISK_RUN_STOPS_IN_CELERY = env.bool("RISK_RUN_STOPS_IN_CELERY", default=not EMBEDDED_BEAT)
+# How long the stop waits for in-flight orders to finish, then for its market sells to fill, before moving on.
+RISK_EMERGENCY_WAIT_S = env.int("RISK_EMERGENCY_WAIT_S", default=30)
+RISK_LIQUIDATION_WAIT_S = env.int("RISK_LIQUIDATION_WAIT_S", default=120)
+# Consecutive bad readings before a monitor trips (one bad price must not stop trading).
+RISK_MONITOR_READINGS = env.int("RISK_MONITOR_READINGS", default=3)
+# A worker whose last heartbeat is older than this counts as disconnected (a killed server leaves its route behind).
+RISK_WORKER_STALE_S = env.int("RISK_WORKER_STALE_S", default=30)
+# --- end risk -----------------------------------------------------------------------------------

@@ -26,4 +26,5 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("", include("apps.marketdata.urls")),
     path("", include("apps.orders.dashboard_urls")),
+    path("", include("apps.risk.urls")),
 ]

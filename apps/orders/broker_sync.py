@@ -22,6 +22,7 @@ from apps.orders import notify
 from apps.orders.models import Execution, Order, OrderEvent, OrderStatus, Position
 from apps.orders.services import cancel_command, transition
 from apps.orders.state import WORKING, IllegalTransition
+from apps.risk import monitors as risk_monitors
 from kiwoom_worker import protocol
 
 log = logging.getLogger(__name__)
@@ -290,6 +291,7 @@ def _balance(worker: Worker, data: dict[str, Any], _after: list) -> None:
     for position in Position.objects.filter(account=account).exclude(symbol__in=reported):
         _set_broker_quantity(position, 0)
     notify.account_changed(account)
+    risk_monitors.record_balance_reading(account)
 
 
 def _set_broker_quantity(position: Position, quantity: int) -> None:

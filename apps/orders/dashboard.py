@@ -12,6 +12,7 @@ from apps.marketdata import selectors as market
 from apps.orders import services
 from apps.orders.dashboard_selectors import account_for, snapshot
 from apps.orders.models import Origin
+from apps.risk import selectors as risk
 from kiwoom_worker import market_rules
 
 
@@ -30,6 +31,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "symbols": market.symbol_quotes(limit=500),
         "tick_tables": _tick_tables(),
         "watchlist": market.watchlist_quotes(request.user.pk),
+        "banner": risk.banner_for(request.user),
+        "may_stop": risk.may_press_emergency_stop(request.user),
     }
     return render(request, "dashboard/index.html", context)
 

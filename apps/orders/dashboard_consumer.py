@@ -23,7 +23,8 @@ from apps.marketdata import selectors as market
 from apps.marketdata.models import Watch
 from apps.orders.dashboard_selectors import account_for, snapshot
 from apps.orders.models import Position
-from apps.orders.notify import user_group
+from apps.orders.notify import ALL_DASHBOARDS, user_group
+from apps.risk.views import render_banner
 
 COALESCE_S = 0.1
 
@@ -63,6 +64,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self._quote_sender: asyncio.Task[None] | None = None
         self._symbols: set[str] = set()
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.channel_layer.group_add(ALL_DASHBOARDS, self.channel_name)
         await self.accept()
         await self._follow_symbols()
         await self._push()
@@ -70,6 +72,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if getattr(self, "group", None):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_discard(ALL_DASHBOARDS, self.channel_name)
             hub.unfollow(self._symbols, self._on_quote)
         for task in (getattr(self, "_pending", None), getattr(self, "_quote_sender", None)):
             if task is not None:
@@ -89,6 +92,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     async def dash_watchlist(self, _message: dict[str, Any]) -> None:
         await self._follow_symbols()
         await self.send(text_data=await database_sync_to_async(_render_watchlist, thread_sensitive=False)(self.user))
+
+    async def dash_risk(self, _message: dict[str, Any]) -> None:
+        """A trading state, an emergency stop's step or an alert changed: re-render this user's banner."""
+        html = await database_sync_to_async(render_banner, thread_sensitive=False)(self.user, oob=True)
+        await self.send(text_data=html)
 
     def _on_quote(self, code: str, html: str) -> None:
         """Called by this process's quote hub; keeps only the newest row per symbol until it is sent."""

@@ -1,17 +1,19 @@
 """Pre-trade checks that run inside the order service for every order, from every entry point.
 
-Cheap checks first; the first failure denies the order with a stable code and a message the trader
-understands. The full risk engine (limits, trading states, daily loss) extends this list.
+Cheap checks first; the first failure denies the order with a stable code (docs/risk.md lists them)
+and a message the trader understands. ``check_order`` is the one entry point; the checks that need
+the database live in apps/risk/checks.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.conf import settings
-from django.db import models
+from django.db import transaction
+from django.db.models import TextChoices
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,10 +22,22 @@ from kiwoom_worker.protocol import SYMBOL_RE
 
 if TYPE_CHECKING:
     from apps.accounts.models import BrokerAccount, User
+    from apps.orders.models import Order
+
+log = logging.getLogger(__name__)
 
 
-class DenyCode(models.TextChoices):
+class DenyCode(TextChoices):
+    # Who and where
     PERMISSION_DENIED = "PERMISSION_DENIED"
+    MODE_MISMATCH = "MODE_MISMATCH"
+    # Trading state and locks
+    TRADING_EMERGENCY = "TRADING_EMERGENCY"
+    TRADING_HALTED = "TRADING_HALTED"
+    TRADING_REDUCING = "TRADING_REDUCING"
+    TRADING_LOCKED = "TRADING_LOCKED"
+    EMERGENCY_ORDER_INVALID = "EMERGENCY_ORDER_INVALID"
+    # The order itself
     INVALID_SYMBOL = "INVALID_SYMBOL"
     UNKNOWN_SYMBOL = "UNKNOWN_SYMBOL"
     SYMBOL_NOT_TRADABLE = "SYMBOL_NOT_TRADABLE"
@@ -34,6 +48,20 @@ class DenyCode(models.TextChoices):
     PRICE_OUTSIDE_BAND = "PRICE_OUTSIDE_BAND"
     MARKET_CLOSED = "MARKET_CLOSED"
     ORDER_UNRESOLVED = "ORDER_UNRESOLVED"
+    # Limits
+    QUANTITY_LIMIT = "QUANTITY_LIMIT"
+    ORDER_AMOUNT_LIMIT = "ORDER_AMOUNT_LIMIT"
+    FAT_FINGER = "FAT_FINGER"
+    DUPLICATE_ORDER = "DUPLICATE_ORDER"
+    RATE_LIMIT = "RATE_LIMIT"
+    POSITION_COUNT_LIMIT = "POSITION_COUNT_LIMIT"
+    POSITION_SIZE_LIMIT = "POSITION_SIZE_LIMIT"
+    CAPITAL_LIMIT = "CAPITAL_LIMIT"
+    INSUFFICIENT_CASH = "INSUFFICIENT_CASH"
+    INSUFFICIENT_SELLABLE = "INSUFFICIENT_SELLABLE"
+    DAILY_LOSS_LIMIT = "DAILY_LOSS_LIMIT"
+    # A check could not compute its figure: the order is denied rather than let through (fail closed).
+    RISK_CHECK_FAILED = "RISK_CHECK_FAILED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +88,10 @@ class SymbolFacts:
     kind: str
     previous_close: int
     is_tradable: bool
+
+
+def won(amount: int) -> str:
+    return f"{amount:,}"
 
 
 def check_static(req: OrderRequest) -> Denial | None:
@@ -90,21 +122,20 @@ def check_symbol_and_price(req: OrderRequest, facts: SymbolFacts | None) -> Deni
             return Denial(
                 DenyCode.PRICE_OFF_TICK,
                 _("%(price)s원은 호가단위에 맞지 않습니다. 가까운 가격: %(below)s원 또는 %(above)s원.")
-                % {"price": f"{req.price:,}", "below": f"{below:,}", "above": f"{above:,}"},
+                % {"price": won(req.price), "below": won(below), "above": won(above)},
             )
         band = market_rules.price_band(facts.previous_close, facts.kind)
         if not band.contains(req.price):
             return Denial(
                 DenyCode.PRICE_OUTSIDE_BAND,
-                _("가격제한폭(%(lower)s원 ~ %(upper)s원)을 벗어났습니다.") % {"lower": f"{band.lower:,}", "upper": f"{band.upper:,}"},
+                _("가격제한폭(%(lower)s원 ~ %(upper)s원)을 벗어났습니다.") % {"lower": won(band.lower), "upper": won(band.upper)},
             )
     return None
 
 
 def check_order(*, account: BrokerAccount, user: User, symbol: str, side: str, quantity: int, order_type: str, price: int | None, origin: str) -> Denial | None:
     """Every pre-trade check for one order, cheap first; called by the order service for every entry point."""
-    from apps.marketdata import selectors as market
-    from apps.orders.models import Order, OrderStatus
+    from apps.risk import checks
 
     request = OrderRequest(
         user_level_allows_mode=user.can_trade(account.mode),
@@ -115,16 +146,30 @@ def check_order(*, account: BrokerAccount, user: User, symbol: str, side: str, q
         order_type=order_type,
         price=price,
     )
-    denial = check_static(request) or check_symbol_and_price(request, market.symbol_facts(symbol))
+    denial = check_static(request)
     if denial is not None:
         return denial
-    if Order.objects.filter(account=account, symbol=symbol, status=OrderStatus.UNKNOWN).exists():
-        return unresolved_denial(symbol)
-    clock = market.market_clock()
-    now = timezone.now()
-    if not clock.accepts_regular_orders(now) and settings.OUTSIDE_HOURS_POLICY == "deny":
-        return market_closed_denial(clock.next_regular_open(now))
-    return None
+    try:
+        # A savepoint: a database error inside a check must not poison the caller's transaction.
+        with transaction.atomic():
+            return checks.run(account=account, user=user, request=request, origin=origin, now=timezone.now())
+    except Exception:
+        log.exception("pre-trade check failed for %s %s %s on account %s; denying (fail closed)", side, quantity, symbol, account.pk)
+        return Denial(DenyCode.RISK_CHECK_FAILED, _("위험 점검을 완료하지 못해 주문을 거부했습니다. 잠시 후 다시 시도하세요."))
+
+
+def held_at_dispatch(order: Order) -> bool:
+    """Whether a queued order must stay queued because its scope's trading state changed since it was placed.
+
+    Emergency orders always go; others wait while the scope is halted (or only reducing, for a buy).
+    """
+    from apps.risk.models import State
+    from apps.risk.states import effective_state
+
+    if order.origin == "emergency":
+        return False
+    state = effective_state(order.account).state
+    return state in (State.HALTED, State.EMERGENCY) or (state == State.REDUCING and order.side == "buy")
 
 
 def market_closed_denial(next_open: dt.datetime) -> Denial:

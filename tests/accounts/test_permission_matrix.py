@@ -6,6 +6,7 @@ user's object, which must be 404 (never 403, which would leak that it exists).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,9 @@ from rest_framework.test import APIClient
 
 from apps.accounts import services as account_services
 from apps.orders import services
+from apps.risk import emergency
+from apps.risk.models import EmergencyStop
+from apps.risk.states import Scope
 from tests.conftest import Persona
 
 pytestmark = pytest.mark.django_db
@@ -27,25 +31,42 @@ ORDER = {"symbol": "005930", "side": "buy", "quantity": 1, "order_type": "limit"
 @dataclass(frozen=True)
 class Case:
     method: str
-    path: str  # "{order}" is replaced by an order id: the caller's own, then the outsider's
+    path: str  # "{order}" is replaced by an object id (see make): the caller's own, then the outsider's
     expected: dict[str, int]  # persona -> status
     data: Callable[[Persona | None], dict[str, Any]] | None = None
     api: bool = False  # DRF endpoint: token auth; else the browser session
-    other_object: int | None = None  # expected status on the outsider's object
+    other_object: int | dict[str, int] | None = None  # expected status on the outsider's object (per persona if a dict)
+    make: Callable[[Persona | None], int] | None = None  # the object behind "{order}"; an order by default
 
 
 def everyone(status: int, anonymous: int) -> dict[str, int]:
     return {"anonymous": anonymous, **dict.fromkeys(PERSONAS[1:], status)}
 
 
+_quantities = itertools.count(1)
+
+
+def distinct_order() -> dict[str, Any]:
+    """The same order twice within seconds is denied as a duplicate, so every call orders a new quantity."""
+    return {**ORDER, "quantity": next(_quantities)}
+
+
 def order_of(persona: Persona | None) -> int:
     if persona is None:
         return 1  # anonymous callers are refused before the id matters
-    return services.submit_order(user=persona.user, account_id=persona.paper.pk, **ORDER).order.pk
+    return services.submit_order(user=persona.user, account_id=persona.paper.pk, **distinct_order()).order.pk
+
+
+def stop_of(persona: Persona | None) -> int:
+    """An emergency stop of the persona's own accounts, started from the server's shell."""
+    if persona is None:
+        return 1
+    run = emergency.trigger_stop(scope=Scope.of_user(persona.user.pk), reason="matrix", trigger=EmergencyStop.Trigger.COMMAND)
+    return run.pk
 
 
 def paper_account(caller: Persona | None) -> dict[str, Any]:
-    return {**ORDER, "account": caller.paper.pk if caller else 1}
+    return {**distinct_order(), "account": caller.paper.pk if caller else 1}
 
 
 MATRIX: dict[str, list[Case]] = {
@@ -79,6 +100,20 @@ MATRIX: dict[str, list[Case]] = {
     "login": [Case("get", "/login/", everyone(302, 200))],
     "logout": [Case("post", "/logout/", everyone(302, 302))],
     "dashboard-place-order": [Case("post", "/dashboard/orders", everyone(200, 302), data=paper_account)],
+    "risk-banner": [Case("get", "/risk/banner", everyone(200, 302))],
+    # A viewer has nothing to stop; a trader stops their own accounts (an admin any scope).
+    "risk-emergency-stop": [
+        Case(
+            "post",
+            "/risk/emergency-stop",
+            {"anonymous": 302, "viewer": 403, "paper_trader": 200, "real_trader": 200, "admin_persona": 200},
+            data=lambda c: {"scope": "mine", "reason": "matrix"},
+        )
+    ],
+    # Admins follow every stop; anyone else sees only the stops that concern them.
+    "risk-emergency-stop-detail": [
+        Case("get", "/risk/emergency-stop/{order}", everyone(200, 302), other_object={**everyone(404, 302), "admin_persona": 200}, make=stop_of)
+    ],
     "dashboard-cancel-order": [Case("post", "/dashboard/orders/{order}/cancel", everyone(200, 302), other_object=404)],
 }
 # Django admin checks staff status itself; a row here keeps it in the matrix.
@@ -127,8 +162,10 @@ def test_the_matrix(request: pytest.FixtureRequest, name: str, symbols: Any, mar
             kwargs: dict[str, Any] = {"data": case.data(caller)} if case.data else {}
             if case.api and case.method == "post":
                 kwargs["format"] = "json"
-            status = getattr(client, case.method)(case.path.format(order=order_of(caller)), **kwargs).status_code
+            make = case.make or order_of
+            status = getattr(client, case.method)(case.path.format(order=make(caller)), **kwargs).status_code
             assert status == case.expected[persona_name], (name, case.method, persona_name, status)
             if case.other_object is not None and caller is not None:
-                other = getattr(client, case.method)(case.path.format(order=order_of(outsider)), **kwargs).status_code
-                assert other == case.other_object, (name, case.method, persona_name, "another user's order", other)
+                other = getattr(client, case.method)(case.path.format(order=make(outsider)), **kwargs).status_code
+                expected = case.other_object if isinstance(case.other_object, int) else case.other_object[persona_name]
+                assert other == expected, (name, case.method, persona_name, "another user's order", other)

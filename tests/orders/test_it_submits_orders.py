@@ -83,7 +83,8 @@ def test_a_paper_trader_cannot_order_in_real_mode(paper_trader, symbols, market_
 
 def test_a_real_trader_may_order_in_both_modes(real_trader, symbols, market_always) -> None:
     assert submit(real_trader).order.status == OrderStatus.QUEUED
-    assert submit(real_trader, account=real_trader.real).order.status == OrderStatus.QUEUED
+    # Small-real defaults: 100,000 KRW per position, so one share here.
+    assert submit(real_trader, account=real_trader.real, quantity=1).order.status == OrderStatus.QUEUED
 
 
 def test_another_users_account_is_not_found(paper_trader, outsider, symbols, market_always) -> None:
