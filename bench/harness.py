@@ -162,6 +162,8 @@ def postgres_env(var_dir: Path) -> dict[str, str] | None:
             "FERNET_KEYS": Fernet.generate_key().decode(),
             "SESSION_COOKIE_SECURE": "0",
             "CSRF_COOKIE_SECURE": "0",
+            # The test stacks speak plain HTTP on loopback; production keeps the redirect to HTTPS.
+            "SECURE_SSL_REDIRECT": "0",
             "E2E_DATABASE": name,
         }
     )
@@ -196,5 +198,7 @@ def build_stack(kind: str, tmp_path: Path) -> Stack:
     stack = Stack(kind, env, var_dir)
     stack.manage("migrate", "--verbosity", "0")
     stack.demo = json.loads(stack.manage("seed_demo", "--json"))
-    stack.demo["tokens"] = {u: stack.manage("issue_api_token", u).strip() for u in stack.demo["users"]}
+    # Users who may trade real money get tokens issued for it (the token stands in for their second factor).
+    real = {u for u, info in stack.demo["users"].items() if info["level"] in ("real_trader", "admin")}
+    stack.demo["tokens"] = {u: stack.manage("issue_api_token", u, *(["--real"] if u in real else [])).strip() for u in stack.demo["users"]}
     return stack

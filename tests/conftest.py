@@ -79,3 +79,15 @@ def viewer(db) -> Persona:
 @pytest.fixture
 def outsider(db) -> Persona:
     return make_persona("oscar_outsider", PermissionLevel.PAPER_TRADER)
+
+
+def verify_second_factor(client, user: User):
+    """Give a logged-in test client's session a verified TOTP device, as entering a code would."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device

@@ -5,9 +5,12 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
 
-from apps.accounts import services
+from apps.accounts import services, two_factor
 from apps.accounts.models import ApiToken, BrokerAccount, BrokerCredential, PermissionChange, SecretAccess, TradingPermission, User, Worker
 
 
@@ -148,3 +151,21 @@ class SecretAccessAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class SecondFactorAdminSite(admin.AdminSite):
+    """The admin site needs a session verified with TOTP; a signed-in admin without one is sent to verify (or enrol)."""
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return super().has_permission(request) and two_factor.session_verified(request)
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        user: Any = request.user
+        if user.is_authenticated and user.is_active and user.is_staff and not two_factor.session_verified(request):
+            target = request.GET.get("next") or reverse("admin:index")
+            return redirect(f"{reverse('two-factor-verify')}?{urlencode({'next': target})}")
+        return super().login(request, extra_context)
+
+
+# The one admin site everything above registered on; its class decides who may enter.
+admin.site.__class__ = SecondFactorAdminSite

@@ -5,7 +5,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from apps.accounts import services
-from apps.accounts.models import User
+from apps.accounts.models import ApiToken, User
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -13,15 +13,15 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     keyword = "Token"
 
-    def authenticate(self, request: HttpRequest) -> tuple[User, None] | None:
+    def authenticate(self, request: HttpRequest) -> tuple[User, ApiToken] | None:
         header = authentication.get_authorization_header(request).decode("latin-1")
         kind, _, key = header.partition(" ")
         if kind != self.keyword:
             return None
-        user = services.authenticate_api_token(key.strip())
-        if user is None:
+        token = services.api_token(key.strip())
+        if token is None:
             raise exceptions.AuthenticationFailed("invalid or revoked API token")
-        return user, None
+        return token.user, token
 
     def authenticate_header(self, request: HttpRequest) -> str:
         return self.keyword

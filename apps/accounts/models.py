@@ -166,6 +166,8 @@ class ApiToken(models.Model):
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     prefix = models.CharField(max_length=8, editable=False)
     label = models.CharField(max_length=64, blank=True)
+    # Real-money orders need a second factor; a token counts as one only when an operator issued it for that.
+    allows_real = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

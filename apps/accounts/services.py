@@ -48,14 +48,30 @@ def set_permission_level(*, user: User, level: str, changed_by: User | None, rea
     return permission
 
 
-def issue_api_token(*, user: User, label: str = "") -> str:
-    """Create a token and return it; only its hash is stored, so this is the one time it can be shown."""
+class TokenNotAllowed(Exception):
+    pass
+
+
+def issue_api_token(*, user: User, label: str = "", allows_real: bool = False) -> str:
+    """Create a token and return it; only its hash is stored, so this is the one time it can be shown.
+
+    ``allows_real`` makes the token stand in for the second factor on real-money orders; only for a
+    user who may trade real money.
+    """
+    if allows_real and not user.can_trade("real"):
+        raise TokenNotAllowed(f"{user.get_username()} may not trade real money, so a real-trading token makes no sense")
     key = "tk_" + secrets.token_urlsafe(32)
-    ApiToken.objects.create(user=user, key_hash=ApiToken.hash_key(key), prefix=key[:8], label=label)
+    ApiToken.objects.create(user=user, key_hash=ApiToken.hash_key(key), prefix=key[:8], label=label, allows_real=allows_real)
     return key
 
 
 def authenticate_api_token(key: str) -> User | None:
+    token = api_token(key)
+    return token.user if token is not None else None
+
+
+def api_token(key: str) -> ApiToken | None:
+    """The live token for this key (with its user), or None."""
     token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash_key(key), revoked_at__isnull=True).first()
     if token is None or not token.user.is_active:
         return None
@@ -66,7 +82,7 @@ def authenticate_api_token(key: str) -> User | None:
     # Recorded at most once a minute: a write on every API call would serialise reads behind it.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from apps.accounts import two_factor
 from apps.accounts.models import BrokerAccount
 from apps.marketdata import selectors as market_selectors
 from apps.orders import selectors, services
@@ -104,7 +105,7 @@ class OrderList(APIView):
         responses={
             201: OrderSerializer,
             200: OpenApiResponse(OrderSerializer, description="Same client_order_id as an earlier order: that order"),
-            403: OpenApiResponse(OrderSerializer, description="Stored as DENIED: no permission for this mode"),
+            403: OpenApiResponse(OrderSerializer, description="Stored as DENIED: no permission for this mode, or a real order without a second factor"),
             404: OpenApiResponse(description="No such account for the caller"),
             422: OpenApiResponse(OrderSerializer, description="Stored as DENIED by a pre-trade check; see reason_code"),
         },
@@ -125,6 +126,7 @@ class OrderList(APIView):
                 price=data.get("price"),
                 client_order_id=data.get("client_order_id"),
                 origin=Origin.API,
+                second_factor=two_factor.session_verified(request),
             )
         except services.OrderNotFound as exc:
             raise Http404(str(exc)) from None
@@ -132,7 +134,8 @@ class OrderList(APIView):
         if not result.created:
             code = status.HTTP_200_OK
         elif order.status == OrderStatus.DENIED:
-            code = status.HTTP_403_FORBIDDEN if order.reason_code == DenyCode.PERMISSION_DENIED else status.HTTP_422_UNPROCESSABLE_ENTITY
+            forbidden = order.reason_code in (DenyCode.PERMISSION_DENIED, DenyCode.SECOND_FACTOR_REQUIRED)
+            code = status.HTTP_403_FORBIDDEN if forbidden else status.HTTP_422_UNPROCESSABLE_ENTITY
         else:
             code = status.HTTP_201_CREATED
         return Response(OrderSerializer(order).data, status=code)

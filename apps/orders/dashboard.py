@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from apps.accounts import two_factor
 from apps.marketdata import selectors as market
 from apps.orders import services
 from apps.orders.dashboard_selectors import account_for, snapshot
@@ -33,6 +34,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "watchlist": market.watchlist_quotes(request.user.pk),
         "banner": risk.banner_for(request.user),
         "may_stop": risk.may_press_emergency_stop(request.user),
+        "needs_second_factor": account is not None and account.mode == "real" and not two_factor.session_verified(request),
     }
     return render(request, "dashboard/index.html", context)
 
@@ -72,6 +74,7 @@ def place_order(request: HttpRequest) -> HttpResponse:
         price=price if order_type == "limit" else None,
         client_order_id=form.get("client_order_id") or None,
         origin=Origin.MANUAL,
+        second_factor=two_factor.session_verified(request),
     )
     context = {"order": result.order, "snap": snapshot(request.user, account), "oob": True}
     return render(request, "dashboard/_ticket_result.html", context)

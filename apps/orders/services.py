@@ -67,6 +67,7 @@ def submit_order(
     price: int | None = None,
     client_order_id: str | None = None,
     origin: str = Origin.MANUAL,
+    second_factor: bool = False,
 ) -> SubmitResult:
     """Store the order and run the pre-trade checks; a repeated client_order_id returns the first order, never a second one."""
     if client_order_id:
@@ -80,7 +81,15 @@ def submit_order(
     try:
         with transaction.atomic():
             denial = pretrade.check_order(
-                account=account, user=user, symbol=symbol, side=side, quantity=quantity, order_type=order_type, price=price, origin=origin
+                account=account,
+                user=user,
+                symbol=symbol,
+                side=side,
+                quantity=quantity,
+                order_type=order_type,
+                price=price,
+                origin=origin,
+                second_factor=second_factor,
             )
             order = Order.objects.create(
                 user=user,
@@ -184,7 +193,7 @@ def dispatch_order(order_id: int) -> Order | None:
 
 
 def _request_of(order: Order) -> pretrade.OrderRequest:
-    return pretrade.OrderRequest(True, order.mode, order.symbol, order.side, order.quantity, order.order_type, order.price)
+    return pretrade.OrderRequest(True, order.mode, order.symbol, order.side, order.quantity, order.order_type, order.price, second_factor=True)
 
 
 def place_command(order: Order) -> dict[str, Any]:

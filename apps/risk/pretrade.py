@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 class DenyCode(TextChoices):
     # Who and where
     PERMISSION_DENIED = "PERMISSION_DENIED"
+    SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"
     MODE_MISMATCH = "MODE_MISMATCH"
     # Trading state and locks
     TRADING_EMERGENCY = "TRADING_EMERGENCY"
@@ -81,6 +82,9 @@ class OrderRequest:
     quantity: int
     order_type: str
     price: int | None
+    # A verified second factor (or a token issued for real trading), or an order the platform itself
+    # places (the emergency stop's sells): real-money orders need one.
+    second_factor: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,8 @@ def check_static(req: OrderRequest) -> Denial | None:
     if not req.user_level_allows_mode:
         mode = _("실전투자") if req.mode == "real" else _("모의투자")
         return Denial(DenyCode.PERMISSION_DENIED, _("%(mode)s 주문 권한이 없습니다.") % {"mode": mode})
+    if req.mode == "real" and not req.second_factor:
+        return Denial(DenyCode.SECOND_FACTOR_REQUIRED, _("실전투자 주문은 2단계 인증(OTP) 후에만 낼 수 있습니다. /account/2fa/verify 에서 인증하세요."))
     if not SYMBOL_RE.match(req.symbol):
         return Denial(DenyCode.INVALID_SYMBOL, _("종목코드는 영문 대문자와 숫자 6자리입니다 (예: 005930)."))
     if req.quantity <= 0:
@@ -133,8 +139,21 @@ def check_symbol_and_price(req: OrderRequest, facts: SymbolFacts | None) -> Deni
     return None
 
 
-def check_order(*, account: BrokerAccount, user: User, symbol: str, side: str, quantity: int, order_type: str, price: int | None, origin: str) -> Denial | None:
+def check_order(
+    *,
+    account: BrokerAccount,
+    user: User,
+    symbol: str,
+    side: str,
+    quantity: int,
+    order_type: str,
+    price: int | None,
+    origin: str,
+    second_factor: bool = False,
+) -> Denial | None:
     """Every pre-trade check for one order, cheap first; called by the order service for every entry point."""
+    from django.conf import settings
+
     from apps.risk import checks
 
     request = OrderRequest(
@@ -145,6 +164,7 @@ def check_order(*, account: BrokerAccount, user: User, symbol: str, side: str, q
         quantity=quantity,
         order_type=order_type,
         price=price,
+        second_factor=second_factor or origin == "emergency" or not settings.TWO_FACTOR_REQUIRED,
     )
     denial = check_static(request)
     if denial is not None:

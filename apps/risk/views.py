@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.accounts import two_factor
 from apps.accounts.models import BrokerAccount, User
 from apps.risk import emergency, selectors, states
 from apps.risk.models import EmergencyStop
@@ -51,6 +52,13 @@ def _scope_from(request: HttpRequest) -> Scope | None:
     return None
 
 
+def _own(request: HttpRequest, scope: Scope) -> bool:
+    """A trader stopping their own trading needs no second factor: stopping must never be harder than trading."""
+    if scope.kind == "user":
+        return scope.user_id == request.user.pk
+    return scope.kind == "account" and BrokerAccount.objects.filter(pk=scope.account_id, owner=request.user).exists()
+
+
 @login_required
 @require_POST
 def emergency_stop(request: HttpRequest) -> HttpResponse:
@@ -60,6 +68,9 @@ def emergency_stop(request: HttpRequest) -> HttpResponse:
         raise Http404("scope not found")
     if not reason:
         return render(request, "risk/_emergency_result.html", {"error": _("긴급 정지 사유를 입력하세요.")}, status=400)
+    if not _own(request, scope) and not two_factor.session_verified(request):
+        error = _("다른 사용자나 전체를 정지하려면 먼저 2단계 인증을 하세요.")
+        return render(request, "risk/_emergency_result.html", {"error": error}, status=403)
     trigger = EmergencyStop.Trigger.ADMIN if states.is_admin(request.user) else EmergencyStop.Trigger.TRADER
     try:
         run = emergency.trigger_stop(scope=scope, reason=reason, trigger=trigger, requested_by=request.user)

@@ -8,6 +8,7 @@ from django.db import connection
 
 from apps.accounts import crypto, services
 from apps.accounts.models import BrokerCredential, SecretAccess
+from tests.conftest import verify_second_factor
 
 pytestmark = pytest.mark.django_db
 APP_KEY, SECRET = "PSxAPPKEY1234567890abcd", "SECRETvalue-0987654321-xyz"
@@ -64,6 +65,7 @@ def test_admin_never_shows_a_secret(keys, admin_persona, paper_trader, client) -
     client.force_login(admin_persona.user)
     admin_persona.user.is_superuser = True
     admin_persona.user.save()
+    verify_second_factor(client, admin_persona.user)
     for url in ["/admin/accounts/brokercredential/", f"/admin/accounts/brokercredential/{credential.pk}/change/"]:
         page = client.get(url)
         assert page.status_code == 200

@@ -21,7 +21,7 @@ from apps.orders import services
 from apps.risk import emergency
 from apps.risk.models import EmergencyStop
 from apps.risk.states import Scope
-from tests.conftest import Persona
+from tests.conftest import Persona, verify_second_factor
 
 pytestmark = pytest.mark.django_db
 PERSONAS = ("anonymous", "viewer", "paper_trader", "real_trader", "admin_persona")
@@ -114,6 +114,10 @@ MATRIX: dict[str, list[Case]] = {
     "risk-emergency-stop-detail": [
         Case("get", "/risk/emergency-stop/{order}", everyone(200, 302), other_object={**everyone(404, 302), "admin_persona": 200}, make=stop_of)
     ],
+    # The admin's session here already has a device (the admin site needs it): enrolled users are sent
+    # to verify, and verifying needs an enrolled device (without one, the page sends you to enrol).
+    "two-factor-setup": [Case("get", "/account/2fa/setup", {**everyone(200, 302), "admin_persona": 302})],
+    "two-factor-verify": [Case("get", "/account/2fa/verify", {**everyone(302, 302), "admin_persona": 200})],
     "dashboard-cancel-order": [Case("post", "/dashboard/orders/{order}/cancel", everyone(200, 302), other_object=404)],
 }
 # Django admin checks staff status itself; a row here keeps it in the matrix.
@@ -146,6 +150,8 @@ def _client(persona: Persona | None, *, api: bool) -> Client:
     client = Client()
     if persona is not None:
         client.force_login(persona.user)
+        if persona.user.is_staff:
+            verify_second_factor(client, persona.user)  # the admin site needs it; tests/accounts/test_two_factor.py covers its absence
     return client
 
 

@@ -46,18 +46,26 @@ def page(running: Stack):
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(locale="ko-KR")
-        yield context.new_page()
+        page = context.new_page()
+        page.console_errors = []  # type: ignore[attr-defined]
+        page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))  # type: ignore[attr-defined]
+        yield page
         browser.close()
+        # The Content-Security-Policy blocks nothing the pages need.
+        assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors  # type: ignore[attr-defined]
 
 
-def test_it_places_a_market_order_and_sees_it_fill_live(running: Stack, page) -> None:
-    password = running.demo["users"]["paper"]["password"]
+def log_in_as_paper(running: Stack, page) -> None:
     page.goto(running.base_url + "/login/")
     page.fill("input[name=username]", "paper")
-    page.fill("input[name=password]", password)
+    page.fill("input[name=password]", running.demo["users"]["paper"]["password"])
     page.click("button[type=submit]")
     page.wait_for_url(running.base_url + "/")
     page.wait_for_selector("text=● 실시간", timeout=15_000)
+
+
+def test_it_places_a_market_order_and_sees_it_fill_live(running: Stack, page) -> None:
+    log_in_as_paper(running, page)
     page.evaluate("window.__no_reload = true")  # survives only if the page is never reloaded
 
     page.fill("#ticket-symbol", "005930")
@@ -81,4 +89,24 @@ def test_it_places_a_market_order_and_sees_it_fill_live(running: Stack, page) ->
     page.click("#open-orders tbody tr[id^=open-order-] button")
     page.wait_for_selector("#orders tr[data-status=CANCELED]", timeout=30_000)
     assert page.locator("#open-orders tbody tr[id^=open-order-]").count() == 0
+    assert page.evaluate("window.__no_reload") is True
+
+
+def test_the_emergency_button_sells_everything_and_the_banner_says_halted(running: Stack, page) -> None:
+    log_in_as_paper(running, page)
+    page.fill("#ticket-symbol", "005930")
+    page.select_option("#ticket-type", "market")
+    page.fill("input[name=quantity]", "5")
+    page.click("#ticket-form button[type=submit]")
+    page.wait_for_selector("#position-005930", timeout=30_000)
+    page.evaluate("window.__no_reload = true")
+
+    page.fill("#risk-emergency input[name=reason]", "browser drill")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#risk-emergency button[type=submit]")
+
+    # Pushed over the dashboard socket: the banner turns HALTED once the stop has sold the position.
+    page.wait_for_selector("#risk-state-banner [data-state=HALTED]", timeout=60_000)
+    page.wait_for_selector("#position-005930", state="detached", timeout=30_000)
+    assert "browser drill" in page.locator("#risk-state-banner").inner_text()
     assert page.evaluate("window.__no_reload") is True

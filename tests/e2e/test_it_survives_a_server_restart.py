@@ -16,6 +16,8 @@ def test_every_fill_arrives_exactly_once_across_a_server_crash(stack: Stack) -> 
     token = stack.demo["tokens"]["paper"]
     account = next(a["id"] for a in stack.demo["users"]["paper"]["accounts"] if a["mode"] == "paper")
     eventually(lambda: stack.api("GET", "/api/accounts", token)[1][0]["balance_reported_at"], timeout_s=60, message="worker connected")
+    # An order far larger than the paper default's 10,000,000 KRW per order, so it fills in many pieces.
+    stack.set_risk_limits("paper", "paper", max_order_amount=None)
 
     # A limit buy far above the market (inside the band) is marketable at once and fills step by step.
     quote = stack.api("GET", "/api/symbols?q=117580", token)[1][0]

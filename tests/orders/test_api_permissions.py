@@ -17,7 +17,9 @@ ORDER = {"symbol": "005930", "side": "buy", "quantity": 1, "order_type": "limit"
 def client_for(persona) -> APIClient:
     client = APIClient()
     if persona is not None:
-        client.credentials(HTTP_AUTHORIZATION="Token " + account_services.issue_api_token(user=persona.user))
+        # Users who may trade real money get a token issued for it (it stands in for their second factor).
+        allows_real = persona.user.can_trade("real")
+        client.credentials(HTTP_AUTHORIZATION="Token " + account_services.issue_api_token(user=persona.user, allows_real=allows_real))
     return client
 
 

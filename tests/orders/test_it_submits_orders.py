@@ -11,7 +11,8 @@ pytestmark = pytest.mark.django_db
 
 
 def submit(persona, *, account=None, **kwargs):
-    params = {"symbol": "005930", "side": "buy", "quantity": 10, "order_type": "limit", "price": 70_000}
+    # A verified second factor: real orders need one (tests/accounts/test_two_factor.py covers its absence).
+    params = {"symbol": "005930", "side": "buy", "quantity": 10, "order_type": "limit", "price": 70_000, "second_factor": True}
     params.update(kwargs)
     return services.submit_order(user=persona.user, account_id=(account or persona.paper).pk, **params)
 

@@ -14,9 +14,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("username")
         parser.add_argument("--label", default="")
+        parser.add_argument("--real", action="store_true", help="the token may place real-money orders (stands in for the second factor)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = User.objects.filter(username=options["username"]).first()
         if user is None:
             raise CommandError(f"no user named {options['username']!r}")
-        self.stdout.write(services.issue_api_token(user=user, label=options["label"]))
+        try:
+            self.stdout.write(services.issue_api_token(user=user, label=options["label"], allows_real=options["real"]))
+        except services.TokenNotAllowed as exc:
+            raise CommandError(str(exc)) from None

@@ -107,6 +107,11 @@ class Command(BaseCommand):
         self.stdout.write("Demo users (a password is shown only when the user is first created; then it is never shown again):")
         for user in demo.users:
             self.stdout.write(f"  {user.username:<7} {user.level:<13} {user.password or '(password unchanged)'}")
+        if settings.TWO_FACTOR_REQUIRED:
+            self.stdout.write(
+                "The admin site and real-money orders ask for a TOTP code: the first visit shows a QR code to enrol any authenticator app "
+                f"(http://{host}:{port}/account/2fa/setup)."
+            )
         if settings.MARKET_HOURS == "always":
             self.stdout.write("The session clock is simulated (MARKET_HOURS=always): orders fill at any hour. Use MARKET_HOURS=krx for the real KRX calendar.")
         self.stdout.write("")
