@@ -72,6 +72,11 @@ for _key in FERNET_KEYS:
             f"FERNET_KEYS holds a malformed key ({_exc}); make one with `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
         ) from None
 
+# The key of the account-number index (a keyed digest, so the encrypted numbers stay unique and
+# searchable). Defaults to SECRET_KEY; set it separately to rotate SECRET_KEY freely, or run
+# `manage.py rotate_credentials` after changing either (it recomputes the digests).
+ACCOUNT_INDEX_KEY = env.str("ACCOUNT_INDEX_KEY", default="") or SECRET_KEY
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

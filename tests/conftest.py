@@ -32,7 +32,7 @@ _numbers = iter(range(10_000_000, 99_999_999))
 
 def make_persona(username: str, level: str, *, real: bool = False) -> Persona:
     user = User.objects.create_user(username=username, password="pw-" + username)
-    account_services.set_permission_level(user=user, level=level, changed_by=None, reason="test persona")
+    account_services.set_permission_level(user=user, level=level, changed_by=None, reason="test persona", override_reason="test persona")
     paper = BrokerAccount.objects.create(owner=user, mode=Mode.PAPER, account_number=f"{next(_numbers)}11", cash=100_000_000, orderable_cash=100_000_000)
     real_account = (
         BrokerAccount.objects.create(owner=user, mode=Mode.REAL, account_number=f"{next(_numbers)}22", cash=1_000_000, orderable_cash=1_000_000)

@@ -7,6 +7,8 @@ open raises; it is never handed back as if it were the value.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -30,8 +32,9 @@ def _fernet() -> MultiFernet:
 
 
 def reset_keys() -> None:
-    """Forget the cached keys (after FERNET_KEYS changes, e.g. in tests or a rotation run)."""
+    """Forget the cached keys (after FERNET_KEYS or ACCOUNT_INDEX_KEY changes, e.g. in tests or a rotation run)."""
     _fernet.cache_clear()
+    _digest_key.cache_clear()
 
 
 def validate_keys() -> None:
@@ -69,3 +72,22 @@ def _open(token: str) -> str:
 
 def mask(plain: str, *, visible: int = 4) -> str:
     return "****" + plain[-visible:] if len(plain) > visible else "****"
+
+
+def open_account_number(token: str) -> str:
+    """Account numbers are encrypted at rest like the secrets, but every order command carries one, so
+    reading them is not audited per call (their digest and last four digits serve lookups and display)."""
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise SecretUnreadable("no configured key opens this account number") from exc
+
+
+@cache
+def _digest_key() -> bytes:
+    return hashlib.sha256(b"kiwoom-platform/account-number-index/" + settings.ACCOUNT_INDEX_KEY.encode()).digest()
+
+
+def digest(value: str) -> str:
+    """A keyed blind index: equal numbers give equal digests, so the encrypted column stays unique and searchable."""
+    return hmac.new(_digest_key(), value.encode(), hashlib.sha256).hexdigest()

@@ -38,6 +38,10 @@ def _paper_number(index: int) -> str:
     return f"81{index:06d}11"
 
 
+def _account(number: str, **fields: object) -> BrokerAccount:
+    return BrokerAccount.objects.with_number(number).first() or BrokerAccount.objects.create(account_number=number, **fields)
+
+
 def seed_demo(*, rotate_token: bool = False) -> Demo:
     """Create the demo users (passwords returned once), a paper account each and the sim worker; idempotent."""
     users: list[DemoUser] = []
@@ -50,14 +54,10 @@ def seed_demo(*, rotate_token: bool = False) -> Demo:
                 user = User.objects.create_user(
                     username=username, password=password, is_staff=level == PermissionLevel.ADMIN, is_superuser=level == PermissionLevel.ADMIN
                 )
-                services.set_permission_level(user=user, level=level, changed_by=None, reason="embedded demo")
-            BrokerAccount.objects.get_or_create(
-                account_number=_paper_number(index), defaults={"owner": user, "mode": Mode.PAPER, "label": f"{username} 모의투자"}
-            )
+                services.set_permission_level(user=user, level=level, changed_by=None, reason="embedded demo", override_reason="embedded demo")
+            _account(_paper_number(index), owner=user, mode=Mode.PAPER, label=f"{username} 모의투자")
             if level == PermissionLevel.REAL_TRADER:
-                BrokerAccount.objects.get_or_create(
-                    account_number=f"55{index:06d}11", defaults={"owner": user, "mode": Mode.REAL, "label": f"{username} 실전투자"}
-                )
+                _account(f"55{index:06d}11", owner=user, mode=Mode.REAL, label=f"{username} 실전투자")
             accounts = [{"id": a.pk, "number": a.account_number, "mode": a.mode} for a in BrokerAccount.objects.filter(owner=user).order_by("id")]
             users.append(DemoUser(username, level, password, accounts))
         paper_accounts = list(BrokerAccount.objects.filter(mode=Mode.PAPER))

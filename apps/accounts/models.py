@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from apps.accounts import crypto
 
 
 class Mode(models.TextChoices):
@@ -74,6 +78,8 @@ class PermissionChange(models.Model):
     new_level = models.CharField(max_length=16, choices=PermissionLevel.choices)
     changed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     reason = models.TextField()
+    # A promotion to real_trader: what the readiness gate said, and the admin's override reason.
+    gate_note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -81,12 +87,23 @@ class PermissionChange(models.Model):
         ordering = ["-created_at"]
 
 
+ACCOUNT_NUMBER_RE = re.compile(r"^[0-9]{8,11}$")
+
+
+class BrokerAccountQuerySet(models.QuerySet["BrokerAccount"]):
+    def with_number(self, number: object) -> BrokerAccountQuerySet:
+        """Find by account number through its keyed digest (the number itself is stored encrypted)."""
+        return self.filter(number_digest=crypto.digest(str(number).strip()))
+
+
 class BrokerAccount(models.Model):
-    """A Kiwoom account (paper or real) owned by one user."""
+    """A Kiwoom account (paper or real) owned by one user. The number is encrypted at rest (FERNET_KEYS)."""
 
     owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="broker_accounts")
     mode = models.CharField(max_length=8, choices=Mode.choices)
-    account_number = models.CharField(max_length=11, unique=True)
+    number_token = models.TextField(editable=False)  # Fernet token of the account number
+    number_digest = models.CharField(max_length=64, unique=True, editable=False)  # crypto.digest, for lookups
+    number_last4 = models.CharField(max_length=4, editable=False)  # for display: ****1234
     label = models.CharField(max_length=64, blank=True)
     # Figures as the broker last reported them (balance events); the platform never invents cash.
     cash = models.BigIntegerField(default=0)
@@ -94,6 +111,8 @@ class BrokerAccount(models.Model):
     d2_cash = models.BigIntegerField(default=0)
     balance_reported_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = BrokerAccountQuerySet.as_manager()
 
     class Meta:
         db_table = "broker_accounts"
@@ -103,8 +122,23 @@ class BrokerAccount(models.Model):
         return f"{self.get_mode_display()} {self.masked_number}"
 
     @property
+    def account_number(self) -> str:
+        plain = self.__dict__.get("_number")
+        if plain is None:
+            plain = self.__dict__["_number"] = crypto.open_account_number(self.number_token)
+        return plain
+
+    @account_number.setter
+    def account_number(self, value: str) -> None:
+        value = str(value).strip()
+        if not ACCOUNT_NUMBER_RE.match(value):
+            raise ValidationError({"account_number": _("계좌번호는 숫자 8~11자리입니다.")})
+        self.number_token, self.number_digest, self.number_last4 = crypto.encrypt(value), crypto.digest(value), value[-4:]
+        self.__dict__["_number"] = value
+
+    @property
     def masked_number(self) -> str:
-        return "****" + self.account_number[-4:]
+        return "****" + self.number_last4
 
 
 class Worker(models.Model):

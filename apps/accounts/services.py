@@ -11,7 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts import crypto
+from apps.accounts import crypto, readiness
 from apps.accounts.models import (
     TRADABLE_MODES,
     ApiToken,
@@ -28,20 +28,37 @@ from apps.accounts.models import (
 )
 
 
-def set_permission_level(*, user: User, level: str, changed_by: User | None, reason: str) -> TradingPermission:
-    """Change a user's level and record who, when, old → new and why."""
+class PromotionRefused(Exception):
+    """A promotion to real_trader without a passed readiness gate and without an admin's override."""
+
+
+def set_permission_level(*, user: User, level: str, changed_by: User | None, reason: str, override_reason: str = "") -> TradingPermission:
+    """Change a user's level and record who, when, old → new and why.
+
+    A promotion to real_trader needs the paper → real readiness gate passed, or an override reason
+    (recorded with the change).
+    """
     if level not in PermissionLevel.values:
         raise ValueError(f"unknown permission level {level!r}")
+    if not reason.strip():
+        raise ValueError("a permission change needs a reason")
     with transaction.atomic():
         permission, _ = TradingPermission.objects.select_for_update().get_or_create(user=user)
         old = permission.level if permission.pk and permission.level else ""
+        gate_note = ""
+        if level == PermissionLevel.REAL_TRADER and old not in (PermissionLevel.REAL_TRADER, PermissionLevel.ADMIN):
+            gate = readiness.paper_to_real(user)
+            if not gate.passed:
+                if not override_reason.strip():
+                    raise PromotionRefused(gate.summary)
+                gate_note = f"{gate.summary} — override: {override_reason.strip()}"
         permission.level = level
         permission.can_paper_trade = Mode.PAPER in TRADABLE_MODES[level]
         permission.can_real_trade = Mode.REAL in TRADABLE_MODES[level]
         permission.changed_by = changed_by
         permission.reason = reason
         permission.save()
-        PermissionChange.objects.create(user=user, old_level=old, new_level=level, changed_by=changed_by, reason=reason)
+        PermissionChange.objects.create(user=user, old_level=old, new_level=level, changed_by=changed_by, reason=reason, gate_note=gate_note)
         if level == PermissionLevel.ADMIN and not user.is_staff:
             user.is_staff = True
             user.save(update_fields=["is_staff"])
@@ -141,11 +158,13 @@ def register_hello(*, worker_id: int, channel_name: str, hello: dict[str, Any]) 
         replaced = worker.channel_name if worker.channel_name != channel_name else ""
         now = timezone.now()
         worker.reported_server = hello["server"]
-        worker.last_hello = {k: hello[k] for k in ("worker_version", "backend", "server", "accounts", "login") if k in hello}
+        worker.last_hello = {k: hello[k] for k in ("worker_version", "backend", "server", "login") if k in hello}
+        # Account numbers are kept encrypted; the hello keeps only their last digits.
+        worker.last_hello["accounts"] = [crypto.mask(str(a)) for a in hello.get("accounts", [])]
         worker.last_hello_at = worker.last_heartbeat_at = worker.connected_at = now
         worker.channel_name = channel_name
         worker.save(update_fields=["reported_server", "last_hello", "last_hello_at", "last_heartbeat_at", "connected_at", "channel_name"])
-        scope = list(worker.accounts.values_list("account_number", flat=True))
+        scope = [account.account_number for account in worker.accounts.all()]
         stream, _ = WorkerStream.objects.get_or_create(worker=worker, stream_id=hello["stream_id"])
     reported = set(hello["accounts"])
     return HelloResult(worker, scope, sorted(reported - set(scope)), stream.last_seq, replaced)
@@ -193,8 +212,11 @@ def reveal_secret(*, credential: BrokerCredential, field: str, actor: str, purpo
 
 
 def rotate_credentials(*, batch_size: int = 100) -> int:
-    """Re-encrypt every secret under the newest key, in batches; secrets already under it are skipped."""
-    rotated = 0
+    """Re-encrypt every secret and account number under the newest key, in batches; those already under it are skipped.
+
+    Account-number digests are recomputed too, so changing ACCOUNT_INDEX_KEY (or SECRET_KEY, its default) is safe after a run.
+    """
+    rotated = _rotate_account_numbers(batch_size)
     last_id = 0
     while True:
         with transaction.atomic():
@@ -211,4 +233,22 @@ def rotate_credentials(*, batch_size: int = 100) -> int:
                 if changed:
                     credential.save(update_fields=changed)
                     rotated += len(changed)
+            last_id = batch[-1].pk
+
+
+def _rotate_account_numbers(batch_size: int) -> int:
+    rotated = 0
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            batch = list(BrokerAccount.objects.select_for_update().filter(pk__gt=last_id).order_by("pk")[:batch_size])
+            if not batch:
+                return rotated
+            for account in batch:
+                number = crypto.open_account_number(account.number_token)
+                if crypto.is_current(account.number_token) and account.number_digest == crypto.digest(number):
+                    continue
+                account.account_number = number
+                account.save(update_fields=["number_token", "number_digest", "number_last4"])
+                rotated += 1
             last_id = batch[-1].pk

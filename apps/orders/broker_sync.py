@@ -66,7 +66,7 @@ def apply_worker_event(*, worker_id: int, stream_id: str, seq: int, name: str, d
 
 
 def _account(worker: Worker, number: Any) -> BrokerAccount:
-    account = worker.accounts.filter(account_number=str(number)).first()
+    account = worker.accounts.with_number(number).first()
     if account is None:
         raise EventRejected(f"account {number!r} is not in this worker's scope")
     return account

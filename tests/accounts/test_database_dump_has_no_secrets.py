@@ -1,4 +1,4 @@
-"""A full pg_dump of the database holds no secret in clear: broker keys and passwords, API tokens, worker tokens."""
+"""A full pg_dump of the database holds no secret in clear: broker keys and passwords, account numbers, API and worker tokens."""
 
 from __future__ import annotations
 
@@ -33,5 +33,6 @@ def test_a_dump_contains_none_of_the_secrets(paper_trader) -> None:
         timeout=120,
     ).stdout
     assert "broker_credentials" in dump  # the rows are there, only not readable
-    for name, value in {**SECRETS, "api_token": api_token, "worker_token": worker_token}.items():
+    numbers = {f"account {a.pk}": a.account_number for a in (paper_trader.paper, paper_trader.real)}
+    for name, value in {**SECRETS, **numbers, "api_token": api_token, "worker_token": worker_token}.items():
         assert value not in dump, f"{name} is in the dump in clear"

@@ -7,7 +7,7 @@ from cryptography.fernet import Fernet
 from django.db import connection
 
 from apps.accounts import crypto, services
-from apps.accounts.models import BrokerCredential, SecretAccess
+from apps.accounts.models import BrokerAccount, BrokerCredential, SecretAccess
 from tests.conftest import verify_second_factor
 
 pytestmark = pytest.mark.django_db
@@ -52,12 +52,15 @@ def test_rotation_round_trip_is_idempotent(keys, paper_trader, outsider) -> None
     services.set_credentials(account=outsider.paper, actor="admin", account_password="1234")
     keys.FERNET_KEYS = [Fernet.generate_key().decode(), old_key]  # the new key first
     crypto.reset_keys()
-    assert services.rotate_credentials(batch_size=1) == 3
+    # Three secrets and three account numbers (the paper trader's two accounts, the outsider's one).
+    assert services.rotate_credentials(batch_size=1) == 6
     assert services.rotate_credentials(batch_size=1) == 0
     keys.FERNET_KEYS = keys.FERNET_KEYS[:1]  # the old key is gone; everything still opens
     crypto.reset_keys()
     first.refresh_from_db()
     assert services.reveal_secret(credential=first, field="secret_key", actor="x", purpose="after rotation") == SECRET
+    number = paper_trader.paper.account_number
+    assert BrokerAccount.objects.get(pk=paper_trader.paper.pk).account_number == number
 
 
 def test_admin_never_shows_a_secret(keys, admin_persona, paper_trader, client) -> None:

@@ -8,6 +8,7 @@ from django.test import Client
 from apps.risk import emergency, states
 from apps.risk.models import EmergencyStop, State
 from apps.risk.states import Scope
+from tests.conftest import verify_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +49,7 @@ def test_a_trader_cannot_stop_anyone_else(paper_trader, outsider, viewer) -> Non
 
 def test_an_admin_stops_any_scope_and_pressing_twice_is_one_stop(admin_persona, outsider) -> None:
     client = client_for(admin_persona)
+    verify_second_factor(client, admin_persona.user)  # stopping others needs it (tests/accounts/test_two_factor.py)
     for _ in range(2):
         assert client.post("/risk/emergency-stop", {"scope": "user", "username": outsider.user.username, "reason": "drill"}).status_code == 200
     assert EmergencyStop.objects.filter(scope_key=f"user:{outsider.user.pk}").count() == 1
