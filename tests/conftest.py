@@ -42,6 +42,13 @@ def make_persona(username: str, level: str, *, real: bool = False) -> Persona:
     return Persona(user, paper, real_account)
 
 
+@pytest.fixture(autouse=True)
+def _plain_http_test_client(settings):
+    # With DATABASE_URL set the settings are production's, which redirect HTTP to HTTPS; Django's test
+    # client speaks plain HTTP. tests/platform/test_security_headers.py checks the production values.
+    settings.SECURE_SSL_REDIRECT = False
+
+
 @pytest.fixture
 def market_always(settings):
     settings.MARKET_HOURS = "always"

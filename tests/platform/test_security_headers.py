@@ -39,7 +39,8 @@ def test_cors_answers_only_listed_origins(paper_trader, settings) -> None:
 
 
 def test_the_deploy_check_is_clean_with_production_settings(tmp_path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)}
+    # Only this test's production settings: nothing from the calling environment that could weaken them.
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH", "VIRTUAL_ENV")}
     env.update(
         {
             "DATABASE_URL": "postgres://kiwoom@db.example.com:5432/kiwoom",
