@@ -7,6 +7,7 @@ the caller has. Admin actions: a verified admin only; everyone else is sent to t
 
 from __future__ import annotations
 
+from platform.asgi import application
 from typing import Any
 
 import pytest
@@ -17,7 +18,6 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from platform.asgi import application
 from tests.conftest import verify_second_factor
 
 PERSONAS = ("viewer", "paper_trader", "real_trader", "admin_persona")
@@ -98,7 +98,7 @@ def admin_actions(superuser: Any) -> list[tuple[str, str]]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("persona_name", ("anonymous", *PERSONAS))
+@pytest.mark.parametrize("persona_name", ["anonymous", *PERSONAS])
 def test_admin_actions_need_a_verified_admin(request: pytest.FixtureRequest, persona_name: str, admin_persona: Any) -> None:
     admin_persona.user.is_staff = admin_persona.user.is_superuser = True
     admin_persona.user.save()
