@@ -72,3 +72,9 @@ def verify_session(request: HttpRequest, token: str) -> bool:
 
 def _clean(token: str) -> str:
     return "".join(ch for ch in token if ch.isdigit())[:8]
+
+
+def remove_devices(user: User) -> int:
+    """Forget every authenticator of the user (a lost phone); returns how many there were."""
+    removed, _ = TOTPDevice.objects.filter(user=user).delete()
+    return removed

@@ -111,3 +111,13 @@ def test_stopping_someone_else_needs_a_verified_session_but_stopping_yourself_do
     assert admin.post("/risk/emergency-stop", {"scope": "all", "reason": "drill"}).status_code == 200
     own = logged_in(paper_trader.user)
     assert own.post("/risk/emergency-stop", {"scope": "mine", "reason": "my own"}).status_code == 200
+
+
+def test_an_operator_removes_a_lost_authenticator(admin_persona) -> None:
+    from django.core.management import call_command
+
+    TOTPDevice.objects.create(user=admin_persona.user, name="lost phone", confirmed=True)
+    call_command("reset_two_factor", admin_persona.user.username)
+    assert not TOTPDevice.objects.filter(user=admin_persona.user).exists()
+    client = logged_in(admin_persona.user)
+    assert client.get("/account/2fa/verify")["Location"].startswith("/account/2fa/setup")
