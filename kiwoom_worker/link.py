@@ -30,6 +30,8 @@ EXIT_CONFIG = 2
 EXIT_TOKEN_REFUSED = 3
 EXIT_MODE_MISMATCH = 4
 EXIT_LOGIN_FAILED = 5
+# Kiwoom's module wants a version update (or login never answered): restart the process after the update.
+EXIT_VERSION_UPDATE = 6
 
 TICK_FLUSH_S = 0.05
 TICK_BATCH = 500

@@ -58,6 +58,10 @@ class Correlator:
     def sent(self, rqname: str, call: Sent) -> None:
         self._sent[rqname] = call
 
+    def forget(self, rqname: str) -> None:
+        """The SendOrder call itself failed: no number will come for it."""
+        self._sent.pop(rqname, None)
+
     def adopt(self, order_no: str, working: Working) -> None:
         """An order known from before (the open-order list after a reconnect)."""
         self._orders[order_no] = working

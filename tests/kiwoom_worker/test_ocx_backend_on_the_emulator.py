@@ -1,0 +1,221 @@
+"""The ocx backend's engine driving the control emulator through the same dynamicCall/signal surface.
+
+Time is simulated (the engine and the emulator share one clock), so the rate limits are exercised
+exactly and the tests take no wall time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytest.importorskip("PyQt5.QtCore")
+
+from kiwoom_worker import protocol
+from kiwoom_worker.backend import CommandError, LoginError
+from kiwoom_worker.link import EXIT_LOGIN_FAILED, EXIT_VERSION_UPDATE
+from kiwoom_worker.ocx.engine import Engine
+from kiwoom_worker.ocx.limits import Priority
+from tests.kiwoom_worker.ocx_emulator import Holding, KiwoomEmulator
+
+ACCOUNT = "8100000111"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.ticks: list[Any] = []
+
+    def emit(self, name: str, data: dict[str, Any]) -> None:
+        self.events.append((name, data))
+
+    def emit_ticks(self, ticks: list[Any]) -> None:
+        self.ticks += ticks
+
+    def named(self, name: str) -> list[dict[str, Any]]:
+        return [data for event, data in self.events if event == name]
+
+
+@pytest.fixture
+def rig() -> tuple[KiwoomEmulator, Engine, Sink, Clock]:
+    clock, sink = Clock(), Sink()
+    emulator = KiwoomEmulator(clock=clock)
+    engine = Engine(emulator, sink, clock=clock)
+    login = engine.login()
+    assert login.result(timeout=1).server == "paper"
+    return emulator, engine, sink, clock
+
+
+def run(engine: Engine, clock: Clock, seconds: float, step: float = 0.01) -> None:
+    """Turns of the Qt event loop on the simulated clock: the engine's timer, then the control's events."""
+    end = clock.now + seconds
+    while clock.now < end:
+        engine.pump()
+        engine.control.ocx.deliver()
+        clock.now += step
+
+
+def order(order_id: int, *, quantity: int = 10, order_type: str = "limit", price: int = 70_000, side: str = "buy") -> dict[str, Any]:
+    hoga = "03" if order_type == "market" else "00"
+    return {
+        "order_id": order_id,
+        "account": ACCOUNT,
+        "symbol": "005930",
+        "side": side,
+        "quantity": quantity,
+        "order_type": order_type,
+        "hoga": hoga,
+        "price": price,
+    }
+
+
+def test_login_reports_the_server_actually_logged_in_to() -> None:
+    for server in ("paper", "real"):
+        engine = Engine(KiwoomEmulator(server=server, accounts=("8100000111", "8100000222")), Sink())
+        result = engine.login().result(timeout=1)
+        assert (result.server, result.accounts) == (server, ["8100000111", "8100000222"])
+
+
+@pytest.mark.parametrize(("code", "exit_code"), [(-100, EXIT_LOGIN_FAILED), (-101, EXIT_LOGIN_FAILED), (-102, EXIT_VERSION_UPDATE)])
+def test_login_errors_say_what_happened_and_how_to_exit(code: int, exit_code: int) -> None:
+    with pytest.raises(LoginError) as error:
+        Engine(KiwoomEmulator(login_code=code), Sink()).login().result(timeout=1)
+    assert error.value.exit_code == exit_code and str(code) in str(error.value)
+
+
+def test_a_login_that_never_answers_ends_with_a_clear_error() -> None:
+    clock = Clock()
+    engine = Engine(KiwoomEmulator(answer_login=False, clock=clock), Sink(), clock=clock)
+    login = engine.login()
+    run(engine, clock, 125, step=1)
+    with pytest.raises(LoginError, match="version-update") as error:
+        login.result(timeout=1)
+    assert error.value.exit_code == EXIT_VERSION_UPDATE
+
+
+def test_order_number_accepted_partial_fills_complete_then_balance(rig) -> None:
+    emulator, engine, sink, clock = rig
+    sent = engine.place(order(1))
+    run(engine, clock, 0.05)
+    sent.result(timeout=1)
+    [accepted] = sink.named(protocol.ORDER_ACCEPTED)
+    number = accepted["broker_order_no"]
+    emulator.fill(number, 4, 70_000)
+    emulator.fill(number, 6, 69_900)
+    fills = sink.named(protocol.ORDER_FILLED)
+    assert [(f["order_id"], f["quantity"], f["price"], f["remaining_quantity"]) for f in fills] == [(1, 4, 70_000, 6), (1, 6, 69_900, 0)]
+    assert fills[0]["fee"] == 70_000 * 4 * 35 // 10_000
+    run(engine, clock, 1)  # the balance events (gubun 1) bring one coalesced balance query
+    [balance] = sink.named(protocol.BALANCE)
+    assert balance["positions"] == [{"symbol": "005930", "quantity": 10, "sellable_quantity": 10, "avg_price": balance["positions"][0]["avg_price"]}]
+
+
+def test_chejan_before_tr_data_still_matches(rig) -> None:
+    emulator, engine, sink, clock = rig
+    emulator.reverse_chejan = True
+    engine.place(order(2, order_type="market", price=0))
+    run(engine, clock, 0.05)
+    assert [name for name, _ in sink.events][:3] == [protocol.ORDER_SUBMITTED, protocol.ORDER_ACCEPTED, protocol.ORDER_FILLED]
+    assert sink.named(protocol.ORDER_FILLED)[0]["order_id"] == 2
+    assert sink.named(protocol.ORDER_EVENT_UNMATCHED) == []
+
+
+def test_a_mock_server_reject_carries_the_message_from_on_receive_msg(rig) -> None:
+    _emulator, engine, sink, clock = rig
+    engine.place({**order(3), "hoga": "06"})  # 최유리지정가: not on the mock server
+    run(engine, clock, 0.05)
+    [rejected] = sink.named(protocol.ORDER_REJECTED)
+    assert rejected["order_id"] == 3 and "00Z237" in rejected["message"]
+
+
+def test_cancel_confirmed_then_a_late_fill_reaches_its_order(rig) -> None:
+    emulator, engine, sink, clock = rig
+    engine.place(order(4))
+    run(engine, clock, 0.05)
+    number = sink.named(protocol.ORDER_ACCEPTED)[0]["broker_order_no"]
+    engine.cancel({"order_id": 4, "account": ACCOUNT, "symbol": "005930", "side": "buy", "broker_order_no": number, "quantity": 0})
+    run(engine, clock, 0.05)
+    [canceled] = sink.named(protocol.ORDER_CANCELED)
+    assert (canceled["order_id"], canceled["broker_order_no"], canceled["canceled_quantity"]) == (4, number, 10)
+    emulator.late_fill(number, 2, 70_000)
+    [late] = sink.named(protocol.ORDER_FILLED)
+    assert (late["order_id"], late["broker_order_no"], late["quantity"]) == (4, number, 2)
+
+
+def test_modify_creates_a_new_number_linked_by_904(rig) -> None:
+    emulator, engine, sink, clock = rig
+    engine.place(order(5))
+    run(engine, clock, 0.05)
+    number = sink.named(protocol.ORDER_ACCEPTED)[0]["broker_order_no"]
+    engine.modify({"order_id": 5, "account": ACCOUNT, "symbol": "005930", "side": "buy", "broker_order_no": number, "quantity": 0, "price": 69_500})
+    run(engine, clock, 0.05)
+    [replaced] = sink.named(protocol.ORDER_REPLACED)
+    assert (replaced["order_id"], replaced["broker_order_no"], replaced["price"]) == (5, number, 69_500)
+    emulator.fill(replaced["new_broker_order_no"], 10, 69_500)
+    assert sink.named(protocol.ORDER_FILLED)[0]["order_id"] == 5
+
+
+def test_a_burst_of_30_orders_goes_out_without_a_single_overflow_and_by_priority(rig) -> None:
+    emulator, engine, sink, clock = rig
+    futures = [engine.place(order(100 + i, quantity=1 + i)) for i in range(24)]
+    futures += [engine.place(order(200 + i, side="buy"), priority=Priority.EMERGENCY) for i in range(6)]
+    run(engine, clock, 7)
+    assert all(f.done() and f.exception() is None for f in futures)
+    assert emulator.overflows == 0
+    sent_times = [t for t, _rq, code in emulator.sent_orders if code == 0]
+    assert len(sent_times) == 30 and all(sum(1 for t in sent_times if start <= t < start + 1) <= 5 for start in sent_times)
+    submitted = [e["order_id"] for e in sink.named(protocol.ORDER_SUBMITTED)]
+    assert submitted == [200 + i for i in range(6)] + [100 + i for i in range(24)]
+
+
+def test_positions_come_back_over_three_pages(rig) -> None:
+    emulator, engine, sink, clock = rig
+    emulator.accounts[ACCOUNT].holdings = {f"{n:06d}": Holding(n, 1_000) for n in range(1, 51)}
+    done = engine.query_balance(ACCOUNT)
+    run(engine, clock, 30, step=0.1)
+    done.result(timeout=1)
+    [balance] = sink.named(protocol.BALANCE)
+    assert len(balance["positions"]) == 50 and balance["positions"][-1] == {"symbol": "000050", "quantity": 50, "sellable_quantity": 50, "avg_price": 1_000}
+    assert emulator.calls.count("CommRqData") == 4  # three opw00018 pages and one opw00001
+
+
+def test_a_hung_query_times_out_with_a_clear_error(rig) -> None:
+    emulator, engine, _sink, clock = rig
+    emulator.hang_queries = True
+    done = engine.query_balance(ACCOUNT)
+    run(engine, clock, 11, step=0.5)
+    with pytest.raises(CommandError, match="TR_TIMEOUT") as error:
+        done.result(timeout=1)
+    assert "opw00018" in str(error.value)
+
+
+def test_250_codes_registered_across_screens_ticks_flow_and_removal_stops_them(rig) -> None:
+    emulator, engine, sink, _clock = rig
+    codes = [f"{n:06d}" for n in range(1, 251)]
+    assert engine.subscribe(codes) == codes  # no call over 100 codes, no screen past 200 (the emulator checks)
+    assert emulator.registered() == set(codes) and len(emulator.real) == 3
+    emulator.trade("000007", 10_100, -3, 500)
+    [tick] = sink.ticks
+    assert (tick.symbol, tick.price, tick.volume, tick.cum_volume) == ("000007", 10_100, -3, 500)
+    engine.unsubscribe(codes)
+    emulator.trade("000007", 10_200, 1, 501)
+    assert emulator.registered() == set() and len(sink.ticks) == 1
+
+
+def test_after_a_disconnect_every_code_is_registered_again(rig) -> None:
+    emulator, engine, _sink, _clock = rig
+    engine.subscribe(["005930", "000660"])
+    emulator.disconnect()
+    assert emulator.registered() == set()
+    engine.login().result(timeout=1)
+    engine.reregister()
+    assert emulator.registered() == {"005930", "000660"}
