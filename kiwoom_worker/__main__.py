@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from kiwoom_worker.backend import Backend, LoginError
 from kiwoom_worker.link import EXIT_CONFIG, EXIT_LOGIN_FAILED, Link
@@ -60,7 +61,7 @@ def read_token(args: argparse.Namespace) -> str:
     raise SystemExit("no worker token: set KIWOOM_WORKER_TOKEN or --token-file (create one in Django admin → Workers)")
 
 
-def build_backend(args: argparse.Namespace, outbox: Outbox) -> Backend:
+def build_backend(args: argparse.Namespace, outbox: Outbox, engine: Any = None) -> Backend:
     if args.backend == "sim":
         from kiwoom_worker.sim.backend import SimBackend
 
@@ -74,16 +75,12 @@ def build_backend(args: argparse.Namespace, outbox: Outbox) -> Backend:
             reported_server=args.reported_server,
             tick_interval_ms=args.tick_interval_ms,
         )
-    if sys.platform != "win32":
-        raise SystemExit("the ocx backend hosts Kiwoom's 32-bit Open API+ control and runs only on Windows; use --backend sim here")
-    try:
-        from kiwoom_worker.ocx import OcxBackend  # type: ignore[import-not-found]
-    except ImportError as exc:
-        raise SystemExit(f"the ocx backend could not be loaded: {exc}") from exc
-    return OcxBackend(outbox=outbox, expected_server=args.expected_server)
+    from kiwoom_worker.ocx.backend import OcxBackend
+
+    return OcxBackend(engine, expected_server=args.expected_server)
 
 
-async def _main(args: argparse.Namespace) -> int:
+async def _main(args: argparse.Namespace, engine: Any = None) -> int:
     try:
         token = read_token(args)
     except (SystemExit, OSError) as exc:
@@ -91,12 +88,14 @@ async def _main(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     state_dir = Path(args.state_dir or f"var/worker-{args.backend}")
     outbox = Outbox(state_dir / "outbox.sqlite3")
-    link = Link(url=args.server, token=token, backend=build_backend(args, outbox), outbox=outbox)
+    link = Link(url=args.server, token=token, backend=build_backend(args, outbox, engine), outbox=outbox)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(signum, link.stopping.set)
-        except NotImplementedError:  # Windows: Ctrl-C arrives as KeyboardInterrupt instead
+        except (NotImplementedError, RuntimeError):
+            # Windows, or the link's own thread under the Qt host: the default handlers end the process,
+            # and the durable outbox makes that safe.
             pass
     try:
         return await link.run()
@@ -110,6 +109,14 @@ async def _main(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.backend == "ocx":
+        if sys.platform != "win32":
+            logging.error("the ocx backend hosts Kiwoom's 32-bit Open API+ control and runs only on Windows; use --backend sim here")
+            return EXIT_CONFIG
+        from kiwoom_worker.ocx.host import run_with_qt
+
+        # The control needs the main thread (a Qt application); the link runs on its own thread.
+        return run_with_qt(lambda engine: asyncio.run(_main(args, engine)))
     try:
         return asyncio.run(_main(args))
     except KeyboardInterrupt:

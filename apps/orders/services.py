@@ -209,6 +209,8 @@ def place_command(order: Order) -> dict[str, Any]:
             "order_type": order.order_type,
             "hoga": order.hoga_code,
             "price": order.price or 0,
+            # The worker sends the emergency stop's sells ahead of ordinary orders.
+            "origin": order.origin,
         },
     )
 

@@ -23,7 +23,7 @@ from kiwoom_worker import protocol
 from kiwoom_worker.backend import CommandError, EventSink, LoginError, LoginResult
 from kiwoom_worker.link import EXIT_LOGIN_FAILED, EXIT_VERSION_UPDATE
 from kiwoom_worker.ocx import fields
-from kiwoom_worker.ocx.chejan import Correlator, Sent
+from kiwoom_worker.ocx.chejan import Correlator, Sent, Working
 from kiwoom_worker.ocx.control import LOGIN_ERRORS, ORDER_TYPES, Control, op_err
 from kiwoom_worker.ocx.limits import Job, Priority, Scheduler
 from kiwoom_worker.ocx.screens import ScreenManager, ScreensExhausted
@@ -52,9 +52,9 @@ class Query:
 
 
 class Engine:
-    def __init__(self, ocx: Any, sink: EventSink, *, clock: Callable[[], float] = time.monotonic, unmatched_after_s: float = 10.0) -> None:
+    def __init__(self, ocx: Any, sink: EventSink | None = None, *, clock: Callable[[], float] = time.monotonic, unmatched_after_s: float = 10.0) -> None:
         self.control = Control(ocx)
-        self.sink = sink
+        self.sink: EventSink = sink if sink is not None else _NoSink()
         self.clock = clock
         self.scheduler = Scheduler()
         self.screens = ScreenManager()
@@ -106,7 +106,14 @@ class Engine:
             job, _wait = self.scheduler.next_ready(now)
             if job is None:
                 break
-            job.run()
+            try:
+                job.run()
+            except Exception as exc:
+                # An exception escaping a Qt slot aborts the process (PyQt5): report the one job instead.
+                log.exception("%s failed", job.label)
+                fail = self._on_expire.pop(job.seq, None)
+                if fail is not None:
+                    fail(CommandError("INTERNAL", f"{job.label}: {exc}"))
         for name, data in self.correlator.expire(now=now):
             self.sink.emit(name, data)
         self._expire_waits(now)
@@ -297,6 +304,35 @@ class Engine:
         )
         return future
 
+    def query_open_orders(self, account: str) -> Future[None]:
+        """opt10075 (미체결, every page): the broker's working orders, for reconciliation after a (re)connect."""
+        future: Future[None] = Future()
+
+        def finish(_single: dict[str, str], rows: list[dict[str, str]]) -> None:
+            orders = []
+            for row in rows:
+                number, side = row["주문번호"], "sell" if "매도" in row["주문구분"] else "buy"
+                quantity, remaining = fields.level(row["주문수량"]), fields.level(row["미체결수량"])
+                symbol = fields.code(row["종목코드"])
+                orders.append(
+                    {
+                        "broker_order_no": number,
+                        "symbol": symbol,
+                        "side": side,
+                        "quantity": quantity,
+                        "remaining_quantity": remaining,
+                        "price": fields.level(row["주문가격"]),
+                    }
+                )
+                # Known from now on, so their Chejan events match (the server maps the number to its order).
+                self.correlator.adopt(number, Working(None, account, symbol, side, quantity, filled=quantity - remaining))
+            self.sink.emit(protocol.OPEN_ORDERS, {"account": account, "orders": orders})
+            future.set_result(None)
+
+        inputs = {"계좌번호": account, "전체종목구분": "0", "매매구분": "0", "종목코드": "", "체결구분": "1"}
+        self._query("opt10075", inputs, (), ("주문번호", "종목코드", "주문수량", "미체결수량", "주문가격", "주문구분"), finish, future)
+        return future
+
     def _balance_soon(self, account: str) -> None:
         if account in self._balance_due:
             return  # one refresh covers every balance event until it runs
@@ -319,6 +355,7 @@ class Engine:
         query = self._queries[rqname]
 
         def send() -> None:
+            self._on_expire.pop(job.seq, None)
             for name, value in query.inputs.items():
                 self.control.set_input_value(name, value)
             query.screen = query.screen or self.screens.acquire_request_screen()
@@ -332,6 +369,7 @@ class Engine:
                 query.future.set_exception(CommandError(str(code), f"{query.trcode}: {op_err(code)}"))
 
         job = self.scheduler.submit(Priority.QUERY, send, now=self.clock(), label=f"{query.trcode} ({rqname})")
+        self._on_expire[job.seq] = lambda error: self._fail_query(rqname, error)
 
     def _on_query_page(self, rqname: str, trcode: str, prev_next: str) -> None:
         query = self._queries[rqname]
@@ -398,3 +436,13 @@ def _chain(source: Future[Any], target: Future[Any]) -> None:
         target.set_exception(source.exception())  # type: ignore[arg-type]
     else:
         target.set_result(source.result())
+
+
+class _NoSink:
+    """Before the link attaches its sink (the backend's start), there is nothing to report."""
+
+    def emit(self, name: str, data: dict[str, Any]) -> None:
+        log.warning("event %s before the link was attached: %s", name, data)
+
+    def emit_ticks(self, ticks: list[Any]) -> None:
+        return None

@@ -294,6 +294,14 @@ class KiwoomEmulator(QObject):
             cash = self.accounts[inputs["계좌번호"]].cash
             single = {"예수금": str(cash).zfill(15), "d+2추정예수금": str(cash).zfill(15), "주문가능금액": str(cash).zfill(15)}
             self._later.append(lambda: self._answer_query(screen, rqname, trcode, "0", {"single": single}))
+        elif trcode == "opt10075":
+            working = [o for o in self.orders.values() if o.account == inputs["계좌번호"] and o.unfilled > 0]
+            rows = [
+                {"주문번호": o.number, "종목코드": o.code, "주문수량": str(o.quantity), "미체결수량": str(o.unfilled), "주문가격": str(o.price),
+                 "주문구분": "+매수" if o.side == "buy" else "-매도"}
+                for o in working
+            ]  # fmt: skip
+            self._later.append(lambda: self._answer_query(screen, rqname, trcode, "0", {"single": {}, "multi": rows}))
         else:
             return -202
         return 0
