@@ -20,6 +20,12 @@ class EventSink(Protocol):
     def emit_ticks(self, ticks: list[Tick]) -> None:
         """Queue ticks for the next batch frame. Not durable: a newer tick supersedes a lost one."""
 
+    def fail(self, message: str, exit_code: int) -> None:
+        """The broker session is gone for good (e.g. the control lost its connection): stop with this exit code.
+
+        Thread-safe. The supervisor restarts the process, which logs in anew; the outbox keeps every event.
+        """
+
 
 @dataclass(slots=True)
 class LoginResult:

@@ -67,6 +67,7 @@ class Link:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sent_upto = 0
         self.connections = 0
+        self._fatal: Fatal | None = None
 
     # EventSink -------------------------------------------------------------------------------
     def emit(self, name: str, data: dict[str, Any]) -> None:
@@ -76,6 +77,11 @@ class Link:
     def emit_ticks(self, ticks: list[protocol.Tick]) -> None:
         # A bounded deque: if the server is away, old ticks fall off and the newest survive.
         self._ticks.extend(ticks)
+
+    def fail(self, message: str, exit_code: int) -> None:
+        self._fatal = Fatal(message, exit_code)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.stopping.set)
 
     def _poke(self) -> None:
         if self._loop is not None:
@@ -110,6 +116,9 @@ class Link:
             return exc.exit_code
         finally:
             await self.backend.stop()
+        if self._fatal is not None:
+            log.error("%s", self._fatal)
+            return self._fatal.exit_code
         return EXIT_OK
 
     async def _session(self, ws: ClientConnection) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from kiwoom_worker import protocol
 from kiwoom_worker.backend import Backend, CommandError, EventSink, LoginError, LoginResult
-from kiwoom_worker.link import EXIT_MODE_MISMATCH
+from kiwoom_worker.link import EXIT_LOGIN_FAILED, EXIT_MODE_MISMATCH
 from kiwoom_worker.ocx.engine import Engine
 from kiwoom_worker.ocx.limits import Priority
 
@@ -31,6 +31,9 @@ class OcxBackend(Backend):
     async def start(self, sink: EventSink) -> LoginResult:
         def attach_and_login() -> Any:
             self.engine.sink = sink
+            self.engine.on_connection_lost = lambda: sink.fail(
+                "the Kiwoom connection was lost (maintenance window or network); exiting so the supervisor logs in again", EXIT_LOGIN_FAILED
+            )
             return self.engine.login()
 
         result: LoginResult = await self._on_qt(attach_and_login)

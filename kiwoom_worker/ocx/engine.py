@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 LOGIN_TIMEOUT_S = 120.0
 TR_TIMEOUT_S = 10.0
 REJECT_REASON_WAIT_S = 2.0
+CONNECTION_CHECK_S = 2.0
 OVERFLOW = {-308, -200}
 
 
@@ -67,6 +68,10 @@ class Engine:
         self._balance_due: set[str] = set()
         self._on_expire: dict[int, Callable[[CommandError], None]] = {}
         self._seq = 0
+        # Set by the backend: called once when the control reports the connection gone.
+        self.on_connection_lost: Callable[[], None] | None = None
+        self._logged_in = False
+        self._state_checked_at = 0.0
         ocx.OnEventConnect.connect(self._on_connect)
         ocx.OnReceiveTrData.connect(self._on_tr_data)
         ocx.OnReceiveMsg.connect(self._on_msg)
@@ -117,6 +122,19 @@ class Engine:
         for name, data in self.correlator.expire(now=now):
             self.sink.emit(name, data)
         self._expire_waits(now)
+        self._check_connection(now)
+
+    def _check_connection(self, now: float) -> None:
+        # The control raises no event when its connection drops (maintenance at about 05:05, a network
+        # cut); GetConnectState says so. Checked every couple of seconds, reported once.
+        if not self._logged_in or now - self._state_checked_at < CONNECTION_CHECK_S:
+            return
+        self._state_checked_at = now
+        if self.control.connect_state() == 0:
+            self._logged_in = False
+            log.error("the Kiwoom connection is gone")
+            if self.on_connection_lost is not None:
+                self.on_connection_lost()
 
     def _expire_waits(self, now: float) -> None:
         if self._login is not None and now - self._login[1] > LOGIN_TIMEOUT_S:
@@ -159,6 +177,7 @@ class Engine:
             exit_code = EXIT_VERSION_UPDATE if code == -102 else EXIT_LOGIN_FAILED
             future.set_exception(LoginError(f"login failed {code}: {LOGIN_ERRORS.get(code, op_err(code))}", exit_code=exit_code))
             return
+        self._logged_in = True
         server = "paper" if self.control.is_paper_server() else "real"
         accounts = self.control.accounts()
         future.set_result(LoginResult(server=server, accounts=accounts, details={"login_code": code, "user_id": self.control.login_info("USER_ID")}))

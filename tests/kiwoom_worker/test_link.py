@@ -175,3 +175,16 @@ async def test_a_command_interrupted_mid_way_is_reported_as_unknown(tmp_path: Pa
     await run_link(tmp_path, server, backend, until=lambda link: server.last_seq >= 1)
     assert backend.executed == []
     assert server.applied[1] == {"command_id": "cmd-9", "command": protocol.PLACE_ORDER, "order_id": 9}
+
+
+async def test_a_backend_that_loses_its_broker_session_stops_the_link_with_its_exit_code(tmp_path: Path) -> None:
+    class LosingBackend(CountingBackend):
+        async def start(self, sink: EventSink) -> LoginResult:
+            result = await super().start(sink)
+            sink.fail("the Kiwoom connection was lost", 5)  # as the ocx engine does when GetConnectState turns 0
+            return result
+
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    link = Link(url="ws://127.0.0.1:9/ws/worker/", token=TOKEN, backend=LosingBackend(), outbox=outbox)
+    assert await asyncio.wait_for(link.run(), 10) == 5
+    outbox.close()

@@ -34,12 +34,16 @@ class Sink:
     def __init__(self) -> None:
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.ticks: list[Any] = []
+        self.failed: tuple[str, int] | None = None
 
     def emit(self, name: str, data: dict[str, Any]) -> None:
         self.events.append((name, data))
 
     def emit_ticks(self, ticks: list[Any]) -> None:
         self.ticks += ticks
+
+    def fail(self, message: str, exit_code: int) -> None:
+        self.failed = (message, exit_code)
 
     def named(self, name: str) -> list[dict[str, Any]]:
         return [data for event, data in self.events if event == name]
@@ -219,3 +223,14 @@ def test_after_a_disconnect_every_code_is_registered_again(rig) -> None:
     engine.login().result(timeout=1)
     engine.reregister()
     assert emulator.registered() == {"005930", "000660"}
+
+
+def test_a_lost_connection_is_noticed_and_reported_once(rig) -> None:
+    emulator, engine, _sink, clock = rig
+    lost: list[bool] = []
+    engine.on_connection_lost = lambda: lost.append(True)
+    run(engine, clock, 3)
+    assert lost == []
+    emulator.disconnect()
+    run(engine, clock, 5)
+    assert lost == [True]
