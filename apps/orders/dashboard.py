@@ -76,8 +76,7 @@ def place_order(request: HttpRequest) -> HttpResponse:
         origin=Origin.MANUAL,
         second_factor=two_factor.session_verified(request),
     )
-    context = {"order": result.order, "snap": snapshot(request.user, account), "oob": True}
-    return render(request, "dashboard/_ticket_result.html", context)
+    return render(request, "dashboard/_ticket_result.html", {"order": result.order})
 
 
 @login_required
@@ -89,6 +88,6 @@ def cancel_order(request: HttpRequest, pk: int) -> HttpResponse:
     except services.OrderNotFound:
         raise Http404("order not found") from None
     except services.OrderNotCancelable as exc:
-        order, message = exc.order, str(exc)
-    context = {"snap": snapshot(request.user, order.account), "message": message, "oob": True}
+        message = str(exc)
+    context = {"message": message}
     return render(request, "dashboard/_cancel_result.html", context)
