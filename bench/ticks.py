@@ -190,7 +190,9 @@ def _client_process(port: int, base_url: str, keys: list[str], seconds: float, o
     out.close()
 
 
-async def measure_dashboards(stack: Stack, token: str, codes: list[str], sessions: list[tuple[str, list[str]]], offered: int, seconds: float) -> list[float]:
+async def measure_dashboards(
+    stack: Stack, token: str, codes: list[str], sessions: list[tuple[str, list[str]]], offered: int, seconds: float, profile: str | None = None
+) -> list[float]:
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
@@ -204,10 +206,37 @@ async def measure_dashboards(stack: Stack, token: str, codes: list[str], session
         pipes.append(receiver)
         procs.append(proc)
     await asyncio.sleep(3)  # connected and subscribed
+    clients = [psutil.Process(proc.pid) for proc in procs]
+    for client in clients:
+        client.cpu_percent()
+    spy = None
+    if profile:
+        # Sampled for the dashboard phase only; --format raw gives collapsed stacks a script can rank.
+        spy = subprocess.Popen(
+            [
+                "py-spy",
+                "record",
+                "--pid",
+                str(stack.procs["daphne"].pid),
+                "--format",
+                "raw",
+                "--output",
+                profile,
+                "--duration",
+                str(int(seconds)),
+                "--rate",
+                "200",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     prices = Prices(codes)
     async with connect(f"ws://127.0.0.1:{stack.port}/ws/worker/", additional_headers={"Authorization": f"Token {token}"}, max_size=None) as ws:
         await ws.send(protocol.encode(protocol.hello(worker_version="bench", backend="sim", server="paper", accounts=[], stream_id=f"dash-{time.time_ns()}")))
         await ws.recv()
+        # Like a real worker, start sending ticks once the server has said which codes to register.
+        while json.loads(await asyncio.wait_for(ws.recv(), 30)).get("command") != "subscribe":
+            pass
         per_frame = max(1, offered // 50)  # a frame every 20 ms, like a worker's batching
         begin = time.perf_counter()
         sent = 0
@@ -222,6 +251,9 @@ async def measure_dashboards(stack: Stack, token: str, codes: list[str], session
             await ws.send(protocol.encode(protocol.frame(protocol.TICKS, ticks=rows)))
             await asyncio.sleep(max(0.0, begin + sent / offered - time.perf_counter()))
         achieved = sent / (time.perf_counter() - begin)
+    measure_dashboards.client_cpu = sum(c.cpu_percent() for c in clients)  # type: ignore[attr-defined]
+    if spy is not None:
+        spy.wait(timeout=60)
     latencies = []
     for receiver in pipes:
         for code, seq, received in await asyncio.to_thread(receiver.recv):
@@ -290,9 +322,10 @@ async def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     server.close()
     sessions = prepare_dashboards(stack, codes, args.dashboards, args.watch)
     phase_start = time.monotonic()
-    latencies = await measure_dashboards(stack, token, codes, sessions, args.offered, args.seconds)
+    latencies = await measure_dashboards(stack, token, codes, sessions, args.offered, args.seconds, args.profile)
     sampler.running = False
     phase = [rss for at, rss in sampler.rss if at >= phase_start]
+    phase_cpu = [cpu for (at, _), cpu in zip(sampler.rss, sampler.cpu, strict=False) if at >= phase_start + 3]
     window = max(1, len(phase) // 10)  # first and last tenth of the dashboard phase: is memory flat?
     latencies.sort()
     return {
@@ -310,6 +343,8 @@ async def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
         "dashboard_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "dashboard_p99_ms": round(latencies[int(len(latencies) * 0.99)], 1) if latencies else None,
         "server_cpu_percent": round(statistics.mean(sampler.cpu), 1) if sampler.cpu else None,
+        "server_cpu_percent_dashboard_phase": round(statistics.mean(phase_cpu), 1) if phase_cpu else None,
+        "dashboard_clients_cpu_percent": round(getattr(measure_dashboards, "client_cpu", 0), 1),
         "server_peak_rss_mb": round(sampler.peak_rss / 2**20, 1),
         "server_rss_first_tenth_mb": round(statistics.mean(phase[:window]) / 2**20, 1) if phase else None,
         "server_rss_last_tenth_mb": round(statistics.mean(phase[-window:]) / 2**20, 1) if phase else None,
@@ -326,6 +361,7 @@ def main() -> None:
     parser.add_argument("--watch", type=int, default=20)
     parser.add_argument("--offered", type=int, default=20_000, help="ticks per second during the dashboard phase")
     parser.add_argument("--minutes", type=float, default=None, help="length of the dashboard phase (default 10 min; --quick: 10 s)")
+    parser.add_argument("--profile", default=None, help="write py-spy's collapsed stacks of the server for the dashboard phase to this file")
     args = parser.parse_args()
     args.seconds = args.minutes * 60 if args.minutes else (10 if args.quick else 600)
     args.ingest_ticks = 100_000 if args.quick else 1_000_000

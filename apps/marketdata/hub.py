@@ -2,8 +2,9 @@
 
 Going through the channel layer per symbol and per client costs a Redis round trip per message and,
 in memory, a scan of every queue per send; at a whole market's tick rate that is the bottleneck
-(docs/performance.md). Instead the worker link publishes one message per fan-out cycle with every
-fresh row; each process's hub receives it once and calls its local followers, which keep only the
+(docs/performance.md). Instead the worker link publishes one compact message per fan-out with every
+symbol due; each process's hub receives it once, renders a row only for symbols one of its dashboards
+follows (once, whatever the number of followers) and calls those followers, which keep only the
 newest row per symbol. Across processes the message travels over Redis pub/sub when REDIS_URL is
 set; in the embedded default everything is one process and the hub is called directly.
 """
@@ -12,15 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable
 
+import orjson
 from django.conf import settings
 
+from apps.marketdata.fanout import Quote, render_quote
+
 log = logging.getLogger(__name__)
-CHANNEL = "quotes.v1"
+CHANNEL = "quotes.v2"  # v2: compact quotes, rendered by each process
 Follower = Callable[[str, str], None]
 
 _followers: dict[str, set[Follower]] = defaultdict(set)
@@ -43,27 +46,31 @@ def unfollow(codes: set[str], follower: Follower) -> None:
                 del _followers[code]
 
 
-def deliver(fragments: dict[str, str]) -> None:
+def deliver(quotes: dict[str, Quote]) -> None:
     """Hand rows to this process's followers (synchronous: followers only store and schedule)."""
-    for code, html in fragments.items():
-        for follower in tuple(_followers.get(code, ())):
+    for code, quote in quotes.items():
+        followers = _followers.get(code)
+        if not followers:
+            continue
+        html = render_quote(code, quote)
+        for follower in tuple(followers):
             try:
                 follower(code, html)
             except Exception:
                 log.exception("quote follower failed for %s", code)
 
 
-async def publish(fragments: dict[str, str]) -> None:
-    """From the worker link: one message per cycle to every Daphne process (or straight to this one)."""
-    if not fragments:
+async def publish(quotes: dict[str, Quote]) -> None:
+    """From the worker link: one message per fan-out to every Daphne process (or straight to this one)."""
+    if not quotes:
         return
     if not settings.REDIS_URL:
-        deliver(fragments)
+        deliver(quotes)
         return
     try:
-        await _client().publish(CHANNEL, json.dumps(fragments, ensure_ascii=False))
+        await _client().publish(CHANNEL, orjson.dumps(quotes))
     except Exception:
-        log.exception("publishing %s quotes failed; the next cycle carries newer values", len(fragments))
+        log.exception("publishing %s quotes failed; the next fan-out carries newer values", len(quotes))
 
 
 def _client():
@@ -90,7 +97,7 @@ async def _listen() -> None:
             await pubsub.subscribe(CHANNEL)
             async for message in pubsub.listen():
                 if message.get("type") == "message":
-                    deliver(json.loads(message["data"]))
+                    deliver(orjson.loads(message["data"]))
         except asyncio.CancelledError:
             raise
         except Exception:

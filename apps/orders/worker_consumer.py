@@ -25,7 +25,6 @@ from kiwoom_worker import protocol
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 5
 PRICE_FLUSH_S = 0.25
-FANOUT_S = 0.05
 
 
 def _bearer(scope: dict[str, Any]) -> str:
@@ -53,6 +52,8 @@ class WorkerConsumer(AsyncWebsocketConsumer):
         self.malformed = 0
         self.ingest = ingest.TickIngest()
         self.last_heartbeat_write = 0.0
+        self.fanout_timer: asyncio.TimerHandle | None = None
+        self.fanout_tasks: set[asyncio.Task[None]] = set()
         await self.accept()
         self.flusher = asyncio.create_task(self._flush_loop())
         embedded_beat.ensure_started()
@@ -60,6 +61,8 @@ class WorkerConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.worker_id is not None:
             self.flusher.cancel()
+            if self.fanout_timer is not None:
+                self.fanout_timer.cancel()
             await database_sync_to_async(accounts.register_disconnect)(worker_id=self.worker_id, channel_name=self.channel_name)
             await self._flush_prices()
 
@@ -129,28 +132,38 @@ class WorkerConsumer(AsyncWebsocketConsumer):
             except protocol.ProtocolError as exc:
                 ingest.STATS["dropped_malformed"] += 1
                 log.warning("malformed tick dropped from %s: %s", self.worker_name, exc.message)
+        await self._fan_out()
 
     async def _flush_loop(self) -> None:
-        # Dashboards get the newest price per symbol every FANOUT_S; the database only every PRICE_FLUSH_S.
-        last_write = time.monotonic()
+        # Dashboards get quotes as ticks arrive and as held-back slots open (_fan_out); the database every PRICE_FLUSH_S.
         while True:
-            await asyncio.sleep(FANOUT_S)
+            await asyncio.sleep(PRICE_FLUSH_S)
             try:
-                await self._fan_out()
-                if time.monotonic() - last_write >= PRICE_FLUSH_S:
-                    last_write = time.monotonic()
-                    await self._flush_prices()
+                await self._flush_prices()
             except Exception:
                 log.exception("price flush failed; the next one carries newer values")
 
     async def _fan_out(self) -> None:
-        fresh = self.ingest.take_fresh(min_interval_s=1 / max(settings.QUOTE_UPDATES_PER_S, 1))
-        if not fresh:
-            return
-        if any(not fanout.knows(t.symbol) for t in fresh):
-            await database_sync_to_async(fanout.learn_names)([t.symbol for t in fresh])
-        # One message per cycle to every Daphne process's quote hub, which serves its own dashboards.
-        await hub.publish(fanout.render_quotes(fresh))
+        loop = asyncio.get_running_loop()
+        fresh, next_slot = self.ingest.take_due(loop.time(), 1 / max(settings.QUOTE_UPDATES_PER_S, 1))
+        if next_slot is not None and (self.fanout_timer is None or self.fanout_timer.when() > next_slot):
+            if self.fanout_timer is not None:
+                self.fanout_timer.cancel()
+            self.fanout_timer = loop.call_at(next_slot, self._slot_opened)
+        if fresh:
+            # One message to every Daphne process's quote hub, which renders and serves its own dashboards.
+            await hub.publish(fanout.quotes_of(fresh))
+
+    def _slot_opened(self) -> None:
+        self.fanout_timer = None
+        task = asyncio.create_task(self._fan_out())
+        self.fanout_tasks.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(self._fan_out_done)
+
+    def _fan_out_done(self, task: asyncio.Task[None]) -> None:
+        self.fanout_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("quote fan-out failed; the next ticks carry newer values", exc_info=task.exception())
 
     async def _flush_prices(self) -> None:
         latest, bars = self.ingest.take()

@@ -83,14 +83,15 @@ async def test_a_burst_reaches_a_dashboard_as_a_few_updates_with_the_last_value(
     assert (await dash.connect())[0]
     await dash.receive_from()  # the snapshot
     for i in range(1_000):
-        hub.deliver({"005930": f'<tr id="quote-005930">{70_000 + i}</tr>'})
+        hub.deliver({"005930": (70_000 + i, i, 0.01 * i, 1_000 + i)})
         if i % 100 == 0:
             await asyncio.sleep(0)
     frames = []
     while not await dash.receive_nothing(timeout=0.3):
         frames.append(await dash.receive_from())
     assert 1 <= len(frames) <= 20
-    assert frames[-1].endswith("70999</tr>")
+    assert 'id="quote-005930"' in frames[-1]
+    assert '<td class="up">70,999</td>' in frames[-1] and "<td>1,999</td>" in frames[-1]
     await dash.disconnect()
 
 
@@ -105,7 +106,7 @@ async def test_anonymous_dashboards_are_refused() -> None:
 async def test_a_dashboard_that_stops_reading_holds_one_quote_per_symbol(paper_trader, symbols) -> None:
     """A client whose socket never drains keeps only the newest fragment per symbol, not a queue."""
     consumer = DashboardConsumer()
-    consumer._quotes, consumer._last_sent, consumer._quote_sender = {}, {}, None
+    consumer._init_quotes()
     stuck = asyncio.Event()
     sent: list[str] = []
 
