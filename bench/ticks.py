@@ -175,6 +175,7 @@ def _client_process(port: int, base_url: str, keys: list[str], seconds: float, o
             headers = {"Cookie": f"sessionid={session_key}", "Origin": base_url}
             async with connect(f"ws://127.0.0.1:{port}/ws/dashboard/", additional_headers=headers, max_size=None) as ws:
                 await ws.recv()  # snapshot
+                frames = 1
                 while time.time() < deadline:
                     try:
                         text = await asyncio.wait_for(ws.recv(), 0.5)
@@ -182,6 +183,9 @@ def _client_process(port: int, base_url: str, keys: list[str], seconds: float, o
                         continue
                     now = time.time()
                     seen.extend((code, int(seq.replace(",", "")), now) for code, seq in QUOTE_RE.findall(text))
+                    frames += 1
+                    if frames % 4 == 0:  # as the dashboard's script does: the server holds back past a window
+                        await ws.send(json.dumps({"seen": frames}))
 
         await asyncio.gather(*(client(k) for k in keys), return_exceptions=True)
         return seen

@@ -16,6 +16,7 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from urllib.parse import urlparse
 
 import orjson
 from django.conf import settings
@@ -68,9 +69,16 @@ async def publish(quotes: dict[str, Quote]) -> None:
         deliver(quotes)
         return
     try:
-        await _client().publish(CHANNEL, orjson.dumps(quotes))
+        await _client().publish(channel(), orjson.dumps(quotes))
     except Exception:
         log.exception("publishing %s quotes failed; the next fan-out carries newer values", len(quotes))
+
+
+def channel() -> str:
+    """Pub/sub channels ignore Redis's database number, so two deployments sharing one server (paper and
+    staging, or parallel test runs) would receive each other's quotes; the number keeps them apart."""
+    database = urlparse(settings.REDIS_URL).path.strip("/") or "0"
+    return f"{CHANNEL}:{database}"
 
 
 def _client():
@@ -94,7 +102,7 @@ async def _listen() -> None:
     while True:
         try:
             pubsub = _client().pubsub(ignore_subscribe_messages=True)
-            await pubsub.subscribe(CHANNEL)
+            await pubsub.subscribe(channel())
             async for message in pubsub.listen():
                 if message.get("type") == "message":
                     deliver(orjson.loads(message["data"]))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import time
 from typing import Any
 from urllib.parse import parse_qs
@@ -26,7 +28,12 @@ from apps.orders.models import Position
 from apps.orders.notify import ALL_DASHBOARDS, user_group
 from apps.risk.views import render_banner
 
+log = logging.getLogger(__name__)
 COALESCE_S = 0.1
+# Frames a dashboard may have unacknowledged (static/js/app.js acks every few) before quotes and panel
+# renders wait for it. Twisted buffers whatever is written to a socket without limit, and a proxy in
+# front would hide a full socket anyway, so only the client's own count bounds what waits for it.
+ACK_WINDOW = 32
 
 
 # Dashboard reads run on the thread pool (thread_sensitive=False), not Daphne's one shared sync thread,
@@ -74,6 +81,18 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self._last_sent: dict[str, float] = {}
         self._quote_arrived = asyncio.Event()
         self._quote_sender: asyncio.Task[None] | None = None
+        self._frames_sent = 0
+        self._frames_seen = 0
+        self._acked = asyncio.Event()
+        self._push_waiting = False
+
+    def _window_full(self) -> bool:
+        return self._frames_sent - self._frames_seen >= ACK_WINDOW
+
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
+        if text_data is not None or bytes_data is not None:
+            self._frames_sent += 1
+        await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "group", None):
@@ -85,8 +104,23 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                 task.cancel()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        # The socket only pushes; orders go through the HTTP views, which check CSRF.
-        return
+        """The one message a dashboard sends: {"seen": N}, the frames it has applied on this socket.
+
+        Orders never come this way; they go through the HTTP views, which check CSRF.
+        """
+        try:
+            seen = json.loads(text_data or "")["seen"]
+        except (ValueError, TypeError, KeyError):
+            seen = None
+        if not isinstance(seen, int) or isinstance(seen, bool) or not 0 <= seen <= self._frames_sent:
+            log.info("dashboard socket of user %s sent something other than a frame count; ignored", self.user.pk)
+            return
+        self._frames_seen = max(self._frames_seen, seen)
+        if not self._window_full():
+            self._acked.set()
+            if self._push_waiting:
+                self._push_waiting = False
+                self._schedule()
 
     async def dash_order(self, _message: dict[str, Any]) -> None:
         self._schedule()
@@ -123,6 +157,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         interval = 0.8 / max(settings.QUOTE_UPDATES_PER_S, 1)
         while True:
             await asyncio.sleep(0)  # let quotes from the same delivery arrive, then send them in one frame
+            while self._window_full():
+                self._acked.clear()
+                await self._acked.wait()  # newer quotes replace the held ones meanwhile
             self._quote_arrived.clear()
             now = time.monotonic()
             due = [code for code in self._quotes if now - self._last_sent.get(code, 0.0) >= interval]
@@ -153,6 +190,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self._push()
 
     async def _push(self) -> None:
+        if self._window_full():
+            self._push_waiting = True  # rendered when the client catches up: then it gets the newest state
+            return
         html = await database_sync_to_async(_render_panels, thread_sensitive=False)(self.user, self.account_id)
         if html is None:
             await self.close(code=4404)

@@ -111,3 +111,18 @@ def test_the_emergency_button_sells_everything_and_the_banner_says_halted(runnin
     page.wait_for_selector("#position-005930", state="detached", timeout=30_000)
     assert "browser drill" in page.locator("#risk-state-banner").inner_text()
     assert page.evaluate("window.__no_reload") is True
+
+
+def test_live_prices_keep_flowing_past_the_window_of_unacknowledged_frames(running: Stack, page) -> None:
+    """The page acknowledges what it has applied; without that the server stops writing after a window."""
+    from apps.orders.dashboard_consumer import ACK_WINDOW
+
+    log_in_as_paper(running, page)
+    page.fill("#ticket-symbol", "005930")
+    page.select_option("#ticket-type", "market")
+    page.fill("input[name=quantity]", "1")
+    page.click("#ticket-form button[type=submit]")
+    page.wait_for_selector("#position-005930", timeout=30_000)  # a held symbol's price is pushed live
+    page.evaluate("window.__frames = 0; document.addEventListener('htmx:wsAfterMessage', () => { window.__frames += 1; })")
+    frames = lambda: page.evaluate("window.__frames")  # noqa: E731 - polled: the page's CSP forbids eval'd predicates
+    eventually(lambda: frames() > ACK_WINDOW + 8, timeout_s=60, message=f"more than {ACK_WINDOW + 8} frames")

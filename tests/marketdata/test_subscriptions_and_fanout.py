@@ -12,7 +12,7 @@ from channels.testing import WebsocketCommunicator
 from apps.accounts import services as account_services
 from apps.marketdata import hub, subscriptions
 from apps.marketdata.models import Subscription
-from apps.orders.dashboard_consumer import DashboardConsumer
+from apps.orders.dashboard_consumer import ACK_WINDOW, DashboardConsumer
 from apps.orders.worker_consumer import WorkerConsumer
 from kiwoom_worker import protocol
 
@@ -103,25 +103,44 @@ async def test_anonymous_dashboards_are_refused() -> None:
     assert not (await dash.connect())[0]
 
 
-async def test_a_dashboard_that_stops_reading_holds_one_quote_per_symbol(paper_trader, symbols) -> None:
-    """A client whose socket never drains keeps only the newest fragment per symbol, not a queue."""
-    consumer = DashboardConsumer()
-    consumer._init_quotes()
-    stuck = asyncio.Event()
-    sent: list[str] = []
+async def test_a_dashboard_that_stops_acknowledging_gets_newer_values_not_a_backlog(paper_trader, symbols, settings) -> None:
+    """Past the window of unacknowledged frames nothing more is written for that client (Daphne would
+    buffer it without limit); held quotes are replaced by newer ones, and an ack releases the newest."""
+    settings.QUOTE_UPDATES_PER_S = 100  # many frames quickly; the window, not the rate, must stop them
+    codes = ["005930", "000660", "247540"]
+    for code in codes:
+        await sync_to_async(subscriptions.watch)(user=paper_trader.user, symbol=code)
+    dash = WebsocketCommunicator(DashboardConsumer.as_asgi(), f"/ws/dashboard/?account={paper_trader.paper.pk}")
+    dash.scope["user"] = paper_trader.user
+    assert (await dash.connect())[0]
+    await dash.receive_from()  # the snapshot: frame 1
+    frames = 1
+    for i in range(3_000):  # far more than the window: a quote every few milliseconds per symbol
+        hub.deliver({codes[i % 3]: (70_000 + i, 100, 0.1, i)})
+        await asyncio.sleep(0.005 if i % 10 == 0 else 0)
+    while not await dash.receive_nothing(timeout=0.3):
+        await dash.receive_from()
+        frames += 1
+    assert frames == ACK_WINDOW  # then it stopped writing, however many quotes came
+    await dash.send_to(text_data=json.dumps({"seen": frames}))
+    released = ""
+    while not await dash.receive_nothing(timeout=0.6):
+        released += await dash.receive_from()
+    for offset, code in enumerate(codes):  # the newest value of each symbol, not the backlog
+        newest = 2_997 + offset
+        assert f"<td>{newest:,}</td>" in released and released.count(f'id="quote-{code}"') == 1
+    await dash.disconnect()
 
-    async def never_drains(text_data: str) -> None:
-        sent.append(text_data)
-        await stuck.wait()  # a client that stopped reading: the first send never completes
 
-    consumer.send = never_drains  # type: ignore[method-assign]
-    codes = [f"{i:06d}" for i in range(20)]
-    for i in range(10_000):
-        code = codes[i % 20]
-        consumer._on_quote(code, f"<tr id='quote-{code}'>{i}</tr>")
-        if i % 500 == 0:
-            await asyncio.sleep(0)
-    assert len(consumer._quotes) <= 20
-    assert len(sent) == 1
-    assert all(html.endswith(f">{9_980 + n}</tr>") for n, html in enumerate(consumer._quotes[c] for c in codes))
-    consumer._quote_sender.cancel()
+async def test_a_dashboard_message_other_than_a_frame_count_is_ignored(paper_trader, symbols) -> None:
+    await sync_to_async(subscriptions.watch)(user=paper_trader.user, symbol="005930")
+    dash = WebsocketCommunicator(DashboardConsumer.as_asgi(), f"/ws/dashboard/?account={paper_trader.paper.pk}")
+    dash.scope["user"] = paper_trader.user
+    assert (await dash.connect())[0]
+    await dash.receive_from()
+    for junk in ["not json", '{"seen": "5"}', '{"seen": 999}', '{"seen": true}', "[]"]:
+        await dash.send_to(text_data=junk)
+    assert await dash.receive_nothing(timeout=0.3)  # nothing answered, nothing broken
+    hub.deliver({"005930": (71_000, 1_000, 1.43, 5)})
+    assert "71,000" in await dash.receive_from()
+    await dash.disconnect()
