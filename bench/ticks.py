@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,6 @@ class Prices:
         band = market_rules.price_band(100_000)
         self.low, self.high = band.lower, band.upper
         self.current = dict.fromkeys(codes, 100_000)
-        self.sent_at: dict[tuple[str, int], float] = {}
 
     def next(self, code: str) -> int:
         price = self.current[code] + 100
@@ -167,8 +167,10 @@ print(json.dumps(out))
 def _client_process(port: int, base_url: str, keys: list[str], seconds: float, out: Any) -> None:
     """Dashboard clients in their own process, so the load generator and the clients do not share a core."""
 
-    async def main() -> list[tuple[str, int, float]]:
-        seen: list[tuple[str, int, float]] = []
+    async def main() -> tuple[array, array]:
+        # Flat arrays, not tuples: millions of small tracked objects made the garbage collector pause
+        # these clients for long stretches of a 10-minute run, and the pauses showed up as latency.
+        seqs, times = array("q"), array("d")
         deadline = time.time() + seconds
 
         async def client(session_key: str) -> None:
@@ -182,13 +184,15 @@ def _client_process(port: int, base_url: str, keys: list[str], seconds: float, o
                     except TimeoutError:
                         continue
                     now = time.time()
-                    seen.extend((code, int(seq.replace(",", "")), now) for code, seq in QUOTE_RE.findall(text))
+                    for _code, seq in QUOTE_RE.findall(text):
+                        seqs.append(int(seq.replace(",", "")))
+                        times.append(now)
                     frames += 1
                     if frames % 4 == 0:  # as the dashboard's script does: the server holds back past a window
                         await ws.send(json.dumps({"seen": frames}))
 
         await asyncio.gather(*(client(k) for k in keys), return_exceptions=True)
-        return seen
+        return seqs, times
 
     out.send(asyncio.run(main()))
     out.close()
@@ -242,15 +246,16 @@ async def measure_dashboards(
         while json.loads(await asyncio.wait_for(ws.recv(), 30)).get("command") != "subscribe":
             pass
         per_frame = max(1, offered // 50)  # a frame every 20 ms, like a worker's batching
+        frame_sent_at = array("d")  # tick number n (from 1) went out in frame (n - 1) // per_frame
         begin = time.perf_counter()
         sent = 0
         while time.perf_counter() - begin < seconds:
             rows = []
-            at, stamp = now_kst(), time.time()
+            at = now_kst()
+            frame_sent_at.append(time.time())
             for _ in range(per_frame):
                 code = codes[sent % len(codes)]
                 sent += 1
-                prices.sent_at[(code, sent)] = stamp
                 rows.append(tick_row(code, prices.next(code), at, sent))
             await ws.send(protocol.encode(protocol.frame(protocol.TICKS, ticks=rows)))
             await asyncio.sleep(max(0.0, begin + sent / offered - time.perf_counter()))
@@ -260,10 +265,11 @@ async def measure_dashboards(
         spy.wait(timeout=60)
     latencies = []
     for receiver in pipes:
-        for code, seq, received in await asyncio.to_thread(receiver.recv):
-            sent_at = prices.sent_at.get((code, seq))
-            if sent_at is not None:
-                latencies.append((received - sent_at) * 1000)
+        seqs, times = await asyncio.to_thread(receiver.recv)
+        for seq, received in zip(seqs, times, strict=True):
+            frame = (seq - 1) // per_frame
+            if seq > 0 and frame < len(frame_sent_at):
+                latencies.append((received - frame_sent_at[frame]) * 1000)
     for proc in procs:
         proc.join(timeout=10)
     measure_dashboards.achieved = achieved  # type: ignore[attr-defined]

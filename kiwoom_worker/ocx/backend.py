@@ -8,6 +8,7 @@ this object lives on the link's asyncio thread and only ever reaches the engine 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from kiwoom_worker import protocol
@@ -15,6 +16,8 @@ from kiwoom_worker.backend import Backend, CommandError, EventSink, LoginError, 
 from kiwoom_worker.link import EXIT_LOGIN_FAILED, EXIT_MODE_MISMATCH
 from kiwoom_worker.ocx.engine import Engine
 from kiwoom_worker.ocx.limits import Priority
+
+log = logging.getLogger(__name__)
 
 
 class OcxBackend(Backend):
@@ -43,6 +46,8 @@ class OcxBackend(Backend):
                 exit_code=EXIT_MODE_MISMATCH,
             )
         await self._on_qt(self.engine.reregister)  # after a reconnect: the control forgot its registrations
+        count = await self._on_qt(self.engine.emit_symbol_master)
+        log.info("symbol master: %s listings sent", count)
         self.login_accounts = set(result.accounts)
         return result
 

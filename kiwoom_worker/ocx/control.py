@@ -105,3 +105,16 @@ class Control:
 
     def chejan_data(self, fid: int) -> str:
         return str(self._call("GetChejanData(int)", fid))
+
+    # Symbol master (local calls on the control's downloaded master file; no TR limit applies)
+    def codes_in_market(self, market: str) -> list[str]:
+        return [c for c in str(self._call("GetCodeListByMarket(QString)", market)).split(";") if c.strip()]
+
+    def master_name(self, code: str) -> str:
+        return str(self._call("GetMasterCodeName(QString)", code))
+
+    def master_last_price(self, code: str) -> str:
+        return str(self._call("GetMasterLastPrice(QString)", code))
+
+    def master_state(self, code: str) -> str:
+        return str(self._call("GetMasterStockState(QString)", code))

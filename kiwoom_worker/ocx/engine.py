@@ -72,6 +72,7 @@ class Engine:
         self.on_connection_lost: Callable[[], None] | None = None
         self._logged_in = False
         self._state_checked_at = 0.0
+        self._market_screen: str | None = None
         ocx.OnEventConnect.connect(self._on_connect)
         ocx.OnReceiveTrData.connect(self._on_tr_data)
         ocx.OnReceiveMsg.connect(self._on_msg)
@@ -261,11 +262,41 @@ class Engine:
         return sorted(self.screens.registered())
 
     def reregister(self) -> None:
-        """After a reconnect the control has forgotten every registration."""
+        """After a (re)login: the session phases, then every code; the control forgot its registrations."""
+        if self._market_screen is None:
+            self._market_screen = self.screens.acquire_request_screen()  # kept for the whole session
+        self.control.set_real_reg(self._market_screen, [""], list(fields.MARKET_FIDS), "0")
         for call in self.screens.replay():
             self.control.set_real_reg(call.screen, list(call.codes), list(fields.TRADE_FIDS), call.opt)
 
+    def emit_symbol_master(self) -> int:
+        """KOSPI and KOSDAQ listings from the control's master file, as one symbol_master event."""
+        etfs = set(self.control.codes_in_market(fields.ETF_MARKET))
+        rows = []
+        for market_no, market in fields.LISTED_MARKETS:
+            for symbol in self.control.codes_in_market(market_no):
+                try:
+                    row = fields.listing(
+                        symbol,
+                        self.control.master_name(symbol),
+                        self.control.master_last_price(symbol),
+                        self.control.master_state(symbol),
+                        market=market,
+                        etfs=etfs,
+                    )
+                except fields.FieldError:
+                    log.warning("master entry for %s unreadable; skipped", symbol)
+                    continue
+                if row is not None:
+                    rows.append(row)
+        if rows:
+            self.sink.emit(protocol.SYMBOL_MASTER, {"symbols": rows})
+        return len(rows)
+
     def _on_real(self, code: str, real_type: str, _data: str) -> None:
+        if real_type == "장시작시간":
+            self._on_market_status(code)
+            return
         if real_type != "주식체결" or self.screens.screen_of(code) is None:
             return  # data for a code nobody registered (a late one after removal) is ignored
         try:
@@ -273,6 +304,13 @@ class Engine:
             self.sink.emit_ticks([fields.trade_tick(code, values, dt.datetime.now(fields.KST).date())])
         except fields.FieldError:
             log.warning("unreadable trade for %s dropped", code)
+
+    def _on_market_status(self, key: str) -> None:
+        try:
+            values = {fid: self.control.real_data(key, fid) for fid in fields.MARKET_FIDS}
+            self.sink.emit(protocol.MARKET_STATUS, fields.market_status(values, dt.datetime.now(fields.KST).date()))
+        except (fields.FieldError, KeyError):
+            log.warning("unreadable 장시작시간 event dropped")
 
     # Queries -----------------------------------------------------------------------------------------
     def query_balance(self, account: str) -> Future[None]:

@@ -80,6 +80,52 @@ def trade_tick(symbol: str, values: dict[int, str], day: dt.date) -> Tick:
     )
 
 
+# Real type 장시작시간 (registered with code ""): 215 장운영구분, 20 current time, 214 time left to the open.
+MARKET_FIDS = (215, 20, 214)
+# FID 215's documented values; anything else is passed on with its raw code.
+MARKET_PHASES = {"0": "pre_open", "2": "closing_auction", "3": "open", "4": "closed", "8": "closed", "9": "session_over"}
+
+
+def market_status(values: dict[int, str], day: dt.date) -> dict[str, str]:
+    """One 장시작시간 event as the protocol's market_status data."""
+    raw = values[215].strip()
+    out = {"market": "KRX", "phase": MARKET_PHASES.get(raw, f"kiwoom_{raw or 'blank'}"), "code": raw, "at": hhmmss(values[20], day).isoformat()}
+    left = values.get(214, "").strip()
+    if len(left) == 6 and left.isdigit() and left != "000000":
+        out["opens_in"] = f"{left[:2]}:{left[2:4]}:{left[4:]}"
+    return out
+
+
+# GetCodeListByMarket's market numbers the worker lists (KOA): 0 KOSPI (장내), 10 KOSDAQ, 8 ETF.
+LISTED_MARKETS = (("0", "KOSPI"), ("10", "KOSDAQ"))
+ETF_MARKET = "8"
+_PREFERRED_SUFFIXES = ("우", "우B", "우C", "우(전환)")
+
+
+def listing(symbol: str, name: str, last_price: str, state: str, *, market: str, etfs: set[str]) -> dict[str, object] | None:
+    """One symbol master row from the control's master calls, or None for a code the platform cannot trade."""
+    if not SYMBOL_RE.match(symbol):
+        return None
+    name = name.strip()
+    if symbol in etfs:
+        kind = "etf"
+    elif "ETN" in name.upper():
+        kind = "etn"
+    elif name.endswith(_PREFERRED_SUFFIXES):
+        kind = "preferred"
+    else:
+        kind = "stock"
+    return {
+        "code": symbol,
+        "name": name or symbol,
+        "market": market,
+        "kind": kind,
+        "previous_close": level(last_price) if last_price.strip() else 0,
+        "kospi200": False,  # not in the master calls; the server keeps what an admin set
+        "suspended": "거래정지" in state,
+    }
+
+
 # Chejan gubun 0 (주문체결): the FIDs read for every event.
 ORDER_FIDS = (9201, 9203, 9001, 913, 900, 901, 902, 904, 905, 908, 909, 910, 911, 914, 915, 938, 939, 919)
 STATUS_ACCEPTED, STATUS_FILLED, STATUS_CONFIRMED = "접수", "체결", "확인"

@@ -13,17 +13,12 @@ pytest.importorskip("PyQt5.QtWidgets")
 from bench.harness import Stack, build_stack, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
-SYMBOLS = (
-    "from apps.marketdata.services import upsert_symbol_master; from kiwoom_worker.sim.symbols import SYMBOLS; upsert_symbol_master(list(SYMBOLS.values()))"
-)
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
     built = build_stack("embedded", tmp_path)
     try:
-        # The ocx backend does not send a symbol master yet (the sim does): load the listings it would.
-        built.manage("shell", "--verbosity", "0", "-c", SYMBOLS)
         built.start_server()
         number = next(a["number"] for a in built.demo["users"]["paper"]["accounts"] if a["mode"] == "paper")
         env = {**built.env, "KIWOOM_WORKER_TOKEN": built.demo["worker_token"], "QT_QPA_PLATFORM": "offscreen"}
@@ -43,6 +38,9 @@ def test_an_api_order_is_filled_through_the_ocx_backend(stack: Stack) -> None:
         timeout_s=60,
         message=f"ocx worker connected ({stack.tail('worker', 30)})",
     )
+    # The listings came from the control's master file (the database started empty of symbols).
+    listed = {s["code"]: s for s in stack.api("GET", "/api/symbols?q=0", token)[1]}
+    assert listed["005930"]["name"] == "삼성전자" and listed["069500"]["kind"] == "etf", listed
     status, order = stack.api("POST", "/api/orders", token, {"account": account, "symbol": "005930", "side": "buy", "quantity": 3, "order_type": "market"})
     assert status == 201, (order["reason_code"], order["reason_message"])
     final = eventually(

@@ -100,6 +100,17 @@ class KiwoomEmulator(QObject):
         self.calls: list[str] = []
         self._cursor: dict[str, int] = {}
         self._later: deque[Any] = deque()
+        # The control's master file: market number -> codes, and code -> (name, last price, state).
+        self.markets: dict[str, list[str]] = {"0": ["005930", "005935", "069500", "000660"], "10": ["247540", "550001"], "8": ["069500"]}
+        self.master: dict[str, tuple[str, str, str]] = {
+            "005930": ("삼성전자", "70000", "증거금20%|담보대출|신용가능"),
+            "005935": ("삼성전자우", "58000", "증거금20%|담보대출|신용가능"),
+            "069500": ("KODEX 200", "35000", "증거금100%"),
+            "000660": ("SK하이닉스", "180000", "증거금40%|거래정지"),
+            "247540": ("에코프로비엠", "250000", "증거금40%"),
+            "550001": ("신한 레버리지 WTI원유 선물 ETN", "9000", "증거금100%"),
+        }
+        self.market_screen: str | None = None
 
     # The one entry point, as QAxBase has it ------------------------------------------------------
     def dynamicCall(self, signature: str, *args: Any) -> Any:
@@ -330,6 +341,10 @@ class KiwoomEmulator(QObject):
 
     def _SetRealReg(self, screen: str, codes: str, fids: str, opt: str) -> int:
         listed = [c for c in codes.split(";") if c]
+        if not listed and "215" in fids.split(";"):
+            self.market_screen = screen  # 장시작시간 is registered with code ""
+            self.request_screens.add(screen)
+            return 0
         if len(listed) > 100:
             raise RuleBroken(f"SetRealReg with {len(listed)} codes (at most 100)")
         if opt == "0":
@@ -365,6 +380,28 @@ class KiwoomEmulator(QObject):
         }  # fmt: skip
         self.OnReceiveRealData.emit(code, "주식체결", "")
         self._real_now.pop(code, None)
+
+    def market_phase(self, phase: str, now: str = "090000", opens_in: str = "000000") -> None:
+        """A 장시작시간 event (key "09"), delivered only if the session phases are registered."""
+        if self.market_screen is None:
+            return
+        self._real_now["09"] = {215: phase, 20: now, 214: opens_in}
+        self.OnReceiveRealData.emit("09", "장시작시간", "")
+        self._real_now.pop("09", None)
+
+    # Symbol master -------------------------------------------------------------------------------
+    def _GetCodeListByMarket(self, market: str) -> str:
+        return "".join(code + ";" for code in self.markets.get(market, []))
+
+    def _GetMasterCodeName(self, code: str) -> str:
+        return self.master.get(code, ("", "", ""))[0]
+
+    def _GetMasterLastPrice(self, code: str) -> str:
+        price = self.master.get(code, ("", "", ""))[1]
+        return price.zfill(8) if price else ""
+
+    def _GetMasterStockState(self, code: str) -> str:
+        return self.master.get(code, ("", "", ""))[2]
 
     def _GetCommRealData(self, code: str, fid: int) -> str:
         return self._real_now.get(code, {}).get(fid, "")

@@ -234,3 +234,28 @@ def test_a_lost_connection_is_noticed_and_reported_once(rig) -> None:
     emulator.disconnect()
     run(engine, clock, 5)
     assert lost == [True]
+
+
+def test_the_symbol_master_comes_from_the_controls_master_file(rig) -> None:
+    _emulator, engine, sink, _clock = rig
+    assert engine.emit_symbol_master() == 6
+    rows = {row["code"]: row for row in sink.named(protocol.SYMBOL_MASTER)[0]["symbols"]}
+    assert rows["005930"] == {
+        "code": "005930", "name": "삼성전자", "market": "KOSPI", "kind": "stock", "previous_close": 70_000, "kospi200": False, "suspended": False,
+    }  # fmt: skip
+    assert (rows["005935"]["kind"], rows["069500"]["kind"], rows["550001"]["kind"]) == ("preferred", "etf", "etn")
+    assert rows["247540"]["market"] == "KOSDAQ" and rows["000660"]["suspended"] is True
+
+
+def test_session_phases_arrive_as_market_status_events(rig) -> None:
+    emulator, engine, sink, _clock = rig
+    emulator.market_phase("0", now="084000", opens_in="002000")
+    assert sink.named(protocol.MARKET_STATUS) == []  # not registered yet: nothing arrives
+    engine.reregister()
+    emulator.market_phase("0", now="084000", opens_in="002000")
+    emulator.market_phase("3", now="090000")
+    emulator.market_phase("2", now="152000")
+    emulator.market_phase("s", now="153000")  # undocumented codes are passed on, not guessed
+    phases = [(e["phase"], e["at"][11:19], e.get("opens_in")) for e in sink.named(protocol.MARKET_STATUS)]
+    assert phases == [("pre_open", "08:40:00", "00:20:00"), ("open", "09:00:00", None), ("closing_auction", "15:20:00", None), ("kiwoom_s", "15:30:00", None)]
+    assert all(e["at"].endswith("+09:00") for e in sink.named(protocol.MARKET_STATUS))
