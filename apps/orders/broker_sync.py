@@ -133,6 +133,9 @@ def _filled(worker: Worker, data: dict[str, Any], _after: list) -> None:
     side = str(data["side"])
     if order is not None and (order.account_id != account.pk or order.symbol != data["symbol"] or order.side != side):
         raise EventRejected(f"fill does not match order {order.pk}")
+    if order is not None and not str(data["fill_no"]).startswith(RECONCILED_FILL) and _already_reconciled(order, data):
+        log.info("fill %s/%s was already recorded from the broker's totals; ignored", data["broker_order_no"], data["fill_no"])
+        return
     try:
         with transaction.atomic():
             execution = Execution.objects.create(
@@ -305,6 +308,7 @@ def _set_broker_quantity(position: Position, quantity: int) -> None:
 def _open_orders(worker: Worker, data: dict[str, Any], _after: list) -> None:
     """Reconcile: every earlier event is applied by now (events are in order), so the broker's list is the truth."""
     account = _account(worker, data["account"])
+    _fills_missed(worker, data, data.get("today") or [])
     open_numbers = {str(o.get("broker_order_no")) for o in data.get("orders", [])}
     open_ids = {int(o["order_id"]) for o in data.get("orders", []) if o.get("order_id") is not None}
     candidates = Order.objects.select_for_update().filter(account=account, status__in=WORKING).exclude(status__in=[OrderStatus.QUEUED, OrderStatus.SUBMITTED])
@@ -318,6 +322,58 @@ def _open_orders(worker: Worker, data: dict[str, Any], _after: list) -> None:
         target = OrderStatus.FILLED if order.filled_quantity == order.quantity else OrderStatus.CANCELED
         order.canceled_quantity = order.quantity - order.filled_quantity
         transition(order, target, source=RECONCILER, note="not open at the broker", payload=data, fields=("canceled_quantity",))
+
+
+RECONCILED_FILL = "R"  # fill_no prefix of a fill the reconciler recorded from the broker's totals
+
+
+def _fills_missed(worker: Worker, data: dict[str, Any], today: list[dict[str, Any]]) -> None:
+    """Fills the broker counts but no event brought (made while the worker was disconnected: Kiwoom's
+    control never replays them), recorded from each order's running totals before open orders are
+    reconciled, so a filled order is not taken for a cancelled one.
+
+    Each becomes one fill numbered R<total quantity> at the average price of the missing shares, without
+    fee or tax (the totals carry none; the next balance brings the cash as the broker has it). A
+    later event for shares within that total is recognised in ``_already_reconciled`` and not counted twice.
+    """
+    for row in today:
+        number, total = str(row.get("broker_order_no") or ""), int(row.get("filled_quantity") or 0)
+        if not number or total <= 0:
+            continue
+        order = _order(worker, {"account": data["account"], "broker_order_no": number})
+        if order is None or total <= order.filled_quantity:
+            continue
+        missing = min(total, order.quantity) - order.filled_quantity
+        amount = int(row.get("filled_amount") or 0) - order.filled_amount
+        if missing <= 0 or amount <= 0:
+            log.error("broker totals for order %s (%s shares, %s KRW) do not add up; left for an admin", order.pk, total, row.get("filled_amount"))
+            continue
+        log.warning("order %s: %s shares filled while no event came; recorded from the broker's totals", order.pk, missing)
+        _filled(
+            worker,
+            {
+                "account": data["account"],
+                "order_id": order.pk,
+                "broker_order_no": number,
+                "fill_no": f"{RECONCILED_FILL}{total}",
+                "symbol": order.symbol,
+                "side": order.side,
+                "price": round(amount / missing),
+                "quantity": missing,
+                "executed_at": timezone.now().isoformat(),
+            },
+            [],
+        )
+
+
+def _already_reconciled(order: Order, data: dict[str, Any]) -> bool:
+    """A fill event for shares a reconciled fill already counted (a fill moves an order's total in one
+    step, so its shares lie either wholly within a total the broker reported or wholly beyond it)."""
+    if "remaining_quantity" not in data or not order.filled_quantity:
+        return False
+    numbers = Execution.objects.filter(order=order, fill_no__startswith=RECONCILED_FILL).values_list("fill_no", flat=True)
+    covered = max((int(n[len(RECONCILED_FILL) :]) for n in numbers if n[len(RECONCILED_FILL) :].isdigit()), default=0)
+    return order.quantity - int(data["remaining_quantity"]) <= covered
 
 
 def _symbol_master(_worker: Worker, data: dict[str, Any], _after: list) -> None:

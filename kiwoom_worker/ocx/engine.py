@@ -362,15 +362,25 @@ class Engine:
         return future
 
     def query_open_orders(self, account: str) -> Future[None]:
-        """opt10075 (미체결, every page): the broker's working orders, for reconciliation after a (re)connect."""
+        """opt10075 for every order of the day (every page): the working ones, and each order's fill totals.
+
+        The totals are how fills made while the control was disconnected reach the server: Kiwoom
+        never replays their Chejan events, so without them a filled order would look cancelled.
+        """
         future: Future[None] = Future()
 
         def finish(_single: dict[str, str], rows: list[dict[str, str]]) -> None:
-            orders = []
+            orders, today = [], []
             for row in rows:
+                if "취소" in row["주문구분"]:
+                    continue  # a cancel's own row carries no fills
                 number, side = row["주문번호"], "sell" if "매도" in row["주문구분"] else "buy"
                 quantity, remaining = fields.level(row["주문수량"]), fields.level(row["미체결수량"])
+                filled, amount = fields.level(row["체결량"] or "0"), fields.level(row["체결누계금액"] or "0")
                 symbol = fields.code(row["종목코드"])
+                today.append({"broker_order_no": number, "symbol": symbol, "side": side, "filled_quantity": filled, "filled_amount": amount})
+                if remaining <= 0:
+                    continue
                 orders.append(
                     {
                         "broker_order_no": number,
@@ -382,12 +392,13 @@ class Engine:
                     }
                 )
                 # Known from now on, so their Chejan events match (the server maps the number to its order).
-                self.correlator.adopt(number, Working(None, account, symbol, side, quantity, filled=quantity - remaining))
-            self.sink.emit(protocol.OPEN_ORDERS, {"account": account, "orders": orders})
+                self.correlator.adopt(number, Working(None, account, symbol, side, quantity, filled=filled))
+            self.sink.emit(protocol.OPEN_ORDERS, {"account": account, "orders": orders, "today": today})
             future.set_result(None)
 
-        inputs = {"계좌번호": account, "전체종목구분": "0", "매매구분": "0", "종목코드": "", "체결구분": "1"}
-        self._query("opt10075", inputs, (), ("주문번호", "종목코드", "주문수량", "미체결수량", "주문가격", "주문구분"), finish, future)
+        inputs = {"계좌번호": account, "전체종목구분": "0", "매매구분": "0", "종목코드": "", "체결구분": "0"}
+        multi = ("주문번호", "종목코드", "주문수량", "미체결수량", "주문가격", "주문구분", "체결량", "체결누계금액")
+        self._query("opt10075", inputs, (), multi, finish, future)
         return future
 
     def _balance_soon(self, account: str) -> None:

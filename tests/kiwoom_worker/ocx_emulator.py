@@ -35,6 +35,7 @@ class EmuOrder:
     filled: int = 0
     fills: int = 0
     fees: int = 0
+    amount: int = 0  # 체결누계금액
 
     @property
     def unfilled(self) -> int:
@@ -215,6 +216,8 @@ class KiwoomEmulator(QObject):
         self._tr.pop(rqname, None)
 
     def _chejan_emit(self, gubun: str, values: dict[int, str]) -> None:
+        if not self.connected:
+            return  # the exchange still fills, but a disconnected control hears nothing and never replays it
         self._chejan = values
         self.OnReceiveChejanData.emit(gubun, len(values), ";".join(map(str, values)))
         self._chejan = {}
@@ -246,6 +249,7 @@ class KiwoomEmulator(QObject):
         sizes = [quantity // pieces + (1 if i < quantity % pieces else 0) for i in range(pieces)]
         for size in (s for s in sizes if s):
             order.filled += size
+            order.amount += price * size
             order.fills += 1
             order.fees += price * size * 35 // 10_000  # the mock server's 0.35%
             values = self._order_values(order, "체결")
@@ -306,11 +310,12 @@ class KiwoomEmulator(QObject):
             single = {"예수금": str(cash).zfill(15), "d+2추정예수금": str(cash).zfill(15), "주문가능금액": str(cash).zfill(15)}
             self._later.append(lambda: self._answer_query(screen, rqname, trcode, "0", {"single": single}))
         elif trcode == "opt10075":
-            working = [o for o in self.orders.values() if o.account == inputs["계좌번호"] and o.unfilled > 0]
+            # 체결구분 "1" lists working orders only, "0" every order of the day with its running totals.
+            listed = [o for o in self.orders.values() if o.account == inputs["계좌번호"] and (o.unfilled > 0 or inputs.get("체결구분") == "0")]
             rows = [
                 {"주문번호": o.number, "종목코드": o.code, "주문수량": str(o.quantity), "미체결수량": str(o.unfilled), "주문가격": str(o.price),
-                 "주문구분": "+매수" if o.side == "buy" else "-매도"}
-                for o in working
+                 "주문구분": "+매수" if o.side == "buy" else "-매도", "체결량": str(o.filled), "체결누계금액": str(o.amount)}
+                for o in listed
             ]  # fmt: skip
             self._later.append(lambda: self._answer_query(screen, rqname, trcode, "0", {"single": {}, "multi": rows}))
         else:

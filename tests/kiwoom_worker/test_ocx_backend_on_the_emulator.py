@@ -259,3 +259,25 @@ def test_session_phases_arrive_as_market_status_events(rig) -> None:
     phases = [(e["phase"], e["at"][11:19], e.get("opens_in")) for e in sink.named(protocol.MARKET_STATUS)]
     assert phases == [("pre_open", "08:40:00", "00:20:00"), ("open", "09:00:00", None), ("closing_auction", "15:20:00", None), ("kiwoom_s", "15:30:00", None)]
     assert all(e["at"].endswith("+09:00") for e in sink.named(protocol.MARKET_STATUS))
+
+
+def test_fills_made_while_disconnected_come_back_as_order_totals_after_the_restart(rig) -> None:
+    emulator, engine, sink, clock = rig
+    engine.place(order(5, quantity=10))
+    run(engine, clock, 0.05)
+    [accepted] = sink.named(protocol.ORDER_ACCEPTED)
+    number = accepted["broker_order_no"]
+    emulator.fill(number, 4, 70_000)
+    emulator.disconnect()
+    emulator.fill(number, 6, 69_900, pieces=2)  # the exchange goes on; the control hears nothing, ever
+    assert sum(f["quantity"] for f in sink.named(protocol.ORDER_FILLED)) == 4
+    # The worker exits (code 5) and its supervisor starts a new one, which logs in and reconciles.
+    fresh_sink = Sink()
+    fresh = Engine(emulator, fresh_sink, clock=clock)
+    fresh.login().result(timeout=1)
+    done = fresh.query_open_orders(ACCOUNT)
+    run(fresh, clock, 1)
+    done.result(timeout=1)
+    [report] = fresh_sink.named(protocol.OPEN_ORDERS)
+    assert report["orders"] == []  # nothing open: the server must not take it for a cancel, hence the totals
+    assert report["today"] == [{"broker_order_no": number, "symbol": "005930", "side": "buy", "filled_quantity": 10, "filled_amount": 4 * 70_000 + 6 * 69_900}]
