@@ -88,6 +88,13 @@ class Stack:
         args += ["--state-dir", str(self.var_dir / "worker"), "--seed", "11", "--tick-interval-ms", "100", *extra]
         self._spawn("worker", args, env)
 
+    def start_ocx_worker(self, accounts: list[str], *extra: str) -> None:
+        """The real worker with its ocx backend hosting the control emulator (tests/kiwoom_worker), paper server."""
+        env = {**self.env, "KIWOOM_WORKER_TOKEN": self.demo["worker_token"], "QT_QPA_PLATFORM": "offscreen"}
+        args = [sys.executable, "-m", "tests.kiwoom_worker.run_ocx_emulated_worker", "--server", f"ws://127.0.0.1:{self.port}/ws/worker/"]
+        args += ["--state-dir", str(self.var_dir / "worker"), "--accounts", ",".join(accounts), "--expected-server", "paper", *extra]
+        self._spawn("worker", args, env)
+
     def start_celery(self) -> None:
         self._spawn("celery", [sys.executable, "-m", "celery", "-A", "platform", "worker", "--pool", "solo", "--concurrency", "1", "--loglevel", "INFO"])
 

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bench.harness import Stack, build_stack, eventually
+from tests.browser.chromium import CHROMIUM, log_in_as_paper
 from tests.support import skip_or_fail
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(300)]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
@@ -38,30 +27,6 @@ def running(tmp_path: Path) -> Iterator[Stack]:
         yield stack
     finally:
         stack.stop_all()
-
-
-@pytest.fixture
-def page(running: Stack):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="ko-KR")
-        page = context.new_page()
-        page.console_errors = []  # type: ignore[attr-defined]
-        page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))  # type: ignore[attr-defined]
-        yield page
-        browser.close()
-        # The Content-Security-Policy blocks nothing the pages need.
-        assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors  # type: ignore[attr-defined]
-
-
-def log_in_as_paper(running: Stack, page) -> None:
-    page.goto(running.base_url + "/login/")
-    page.fill("input[name=username]", "paper")
-    page.fill("input[name=password]", running.demo["users"]["paper"]["password"])
-    page.click("button[type=submit]")
-    page.wait_for_url(running.base_url + "/")
-    page.wait_for_selector("text=● 실시간", timeout=15_000)
 
 
 def test_it_places_a_market_order_and_sees_it_fill_live(running: Stack, page) -> None:

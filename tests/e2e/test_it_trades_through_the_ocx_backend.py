@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,10 +19,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     built = build_stack("embedded", tmp_path)
     try:
         built.start_server()
-        number = next(a["number"] for a in built.demo["users"]["paper"]["accounts"] if a["mode"] == "paper")
-        env = {**built.env, "KIWOOM_WORKER_TOKEN": built.demo["worker_token"], "QT_QPA_PLATFORM": "offscreen"}
-        args = [sys.executable, "-m", "tests.kiwoom_worker.run_ocx_emulated_worker", "--server", f"ws://127.0.0.1:{built.port}/ws/worker/"]
-        built._spawn("worker", [*args, "--state-dir", str(built.var_dir / "worker"), "--accounts", str(number), "--expected-server", "paper"], env)
+        built.start_ocx_worker([str(a["number"]) for a in built.demo["users"]["paper"]["accounts"] if a["mode"] == "paper"])
         yield built
     finally:
         built.stop_all()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from PyQt5.QtCore import QObject, pyqtSignal
@@ -80,8 +80,6 @@ class KiwoomEmulator(QObject):
         self.server, self.login_code = server, login_code
         self.accounts = {a: EmuAccount() for a in accounts}
         self.connected = False
-        self.prices: dict[str, int] = {"005930": 70_000, "000660": 180_000}
-        self.previous_close: dict[str, int] = {"005930": 70_000, "000660": 180_000}
         self.orders: dict[str, EmuOrder] = {}
         self.next_number = 1
         self.reverse_chejan = False  # emit Chejan before TrData (Kiwoom's 역전현상 under load)
@@ -112,6 +110,8 @@ class KiwoomEmulator(QObject):
             "550001": ("신한 레버리지 WTI원유 선물 ETN", "9000", "증거금100%"),
         }
         self.market_screen: str | None = None
+        self.prices: dict[str, int] = {code: int(entry[1]) for code, entry in self.master.items()}
+        self.previous_close: dict[str, int] = dict(self.prices)
 
     # The one entry point, as QAxBase has it ------------------------------------------------------
     def dynamicCall(self, signature: str, *args: Any) -> Any:
@@ -204,10 +204,12 @@ class KiwoomEmulator(QObject):
         answer = [lambda: self._answer_order(screen, rqname, trcode, number, message)]
         self._later += chejan + answer if self.reverse_chejan else answer + chejan
 
-    def deliver(self) -> None:
-        """The Qt event loop's turn: deliver the events queued since the last one."""
+    def deliver(self) -> bool:
+        """The Qt event loop's turn: deliver the events queued since the last one (True if there were any)."""
+        delivered = bool(self._later)
         while self._later:
             self._later.popleft()()
+        return delivered
 
     def _answer_order(self, screen: str, rqname: str, trcode: str, number: str, message: str) -> None:
         self._tr[rqname] = {"single": {"주문번호": number}}
@@ -407,6 +409,22 @@ class KiwoomEmulator(QObject):
 
     def _GetMasterStockState(self, code: str) -> str:
         return self.master.get(code, ("", "", ""))[2]
+
+    # What the exchange keeps across a restart of the worker's process -------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "next_number": self.next_number,
+            "prices": self.prices,
+            "accounts": {a: {"cash": acc.cash, "holdings": {c: [h.quantity, h.average] for c, h in acc.holdings.items()}} for a, acc in self.accounts.items()},
+            "orders": [asdict(o) for o in self.orders.values()],
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.next_number = state["next_number"]
+        self.prices.update(state["prices"])
+        for number, saved in state["accounts"].items():
+            self.accounts[number] = EmuAccount(saved["cash"], {c: Holding(q, avg) for c, (q, avg) in saved["holdings"].items()})
+        self.orders = {o["number"]: EmuOrder(**o) for o in state["orders"]}
 
     def _GetCommRealData(self, code: str, fid: int) -> str:
         return self._real_now.get(code, {}).get(fid, "")
