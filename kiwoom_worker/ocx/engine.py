@@ -22,7 +22,7 @@ from typing import Any
 from kiwoom_worker import protocol
 from kiwoom_worker.backend import CommandError, EventSink, LoginError, LoginResult
 from kiwoom_worker.link import EXIT_LOGIN_FAILED, EXIT_VERSION_UPDATE
-from kiwoom_worker.ocx import fields
+from kiwoom_worker.ocx import dialogs, fields
 from kiwoom_worker.ocx.chejan import Correlator, Sent, Working
 from kiwoom_worker.ocx.control import LOGIN_ERRORS, ORDER_TYPES, Control, op_err
 from kiwoom_worker.ocx.limits import Job, Priority, Scheduler
@@ -33,6 +33,7 @@ LOGIN_TIMEOUT_S = 120.0
 TR_TIMEOUT_S = 10.0
 REJECT_REASON_WAIT_S = 2.0
 CONNECTION_CHECK_S = 2.0
+DIALOG_CHECK_S = 1.0
 OVERFLOW = {-308, -200}
 
 
@@ -53,8 +54,18 @@ class Query:
 
 
 class Engine:
-    def __init__(self, ocx: Any, sink: EventSink | None = None, *, clock: Callable[[], float] = time.monotonic, unmatched_after_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        ocx: Any,
+        sink: EventSink | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        unmatched_after_s: float = 10.0,
+        find_update_dialog: Callable[[], str | None] = dialogs.find_update_dialog,
+    ) -> None:
         self.control = Control(ocx)
+        self.find_update_dialog = find_update_dialog
+        self._dialog_checked_at = 0.0
         self.sink: EventSink = sink if sink is not None else _NoSink()
         self.clock = clock
         self.scheduler = Scheduler()
@@ -138,6 +149,14 @@ class Engine:
                 self.on_connection_lost()
 
     def _expire_waits(self, now: float) -> None:
+        if self._login is not None and now - self._dialog_checked_at >= DIALOG_CHECK_S:
+            self._dialog_checked_at = now
+            title = self.find_update_dialog()
+            if title is not None:
+                future, _ = self._login
+                self._login = None
+                message = f"Kiwoom's version-update window is open ({title!r}): the module must be updated; exiting so the update can run"
+                future.set_exception(LoginError(message, exit_code=EXIT_VERSION_UPDATE))
         if self._login is not None and now - self._login[1] > LOGIN_TIMEOUT_S:
             future, _ = self._login
             self._login = None

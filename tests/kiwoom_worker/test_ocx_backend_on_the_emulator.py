@@ -15,6 +15,7 @@ pytest.importorskip("PyQt5.QtCore")
 from kiwoom_worker import protocol
 from kiwoom_worker.backend import CommandError, LoginError
 from kiwoom_worker.link import EXIT_LOGIN_FAILED, EXIT_VERSION_UPDATE
+from kiwoom_worker.ocx import dialogs
 from kiwoom_worker.ocx.engine import Engine
 from kiwoom_worker.ocx.limits import Priority
 from tests.kiwoom_worker.ocx_emulator import Holding, KiwoomEmulator
@@ -104,6 +105,31 @@ def test_a_login_that_never_answers_ends_with_a_clear_error() -> None:
     with pytest.raises(LoginError, match="version-update") as error:
         login.result(timeout=1)
     assert error.value.exit_code == EXIT_VERSION_UPDATE
+
+
+def test_the_version_update_window_ends_the_login_at_once_with_its_own_exit_code() -> None:
+    clock = Clock()
+    opened_at = clock.now + 3  # the update window opens a few seconds into the login; OnEventConnect never comes
+    engine = Engine(
+        KiwoomEmulator(answer_login=False, clock=clock),
+        Sink(),
+        clock=clock,
+        find_update_dialog=lambda: "opstarter" if clock.now >= opened_at else None,
+    )
+    login = engine.login()
+    run(engine, clock, 2.5, step=0.1)
+    assert not login.done()
+    run(engine, clock, 2, step=0.1)
+    assert login.done(), "found within a second of the window opening, not after the 120 s login timeout"
+    with pytest.raises(LoginError, match="version-update window is open \\('opstarter'\\)") as error:
+        login.result(timeout=0)
+    assert error.value.exit_code == EXIT_VERSION_UPDATE
+
+
+def test_update_windows_are_recognised_by_title() -> None:
+    assert dialogs._matching_window(["Program Manager", "OpStarter"]) == "OpStarter"
+    assert dialogs._matching_window(["업그레이드 확인"]) == "업그레이드 확인"
+    assert dialogs._matching_window(["Open API Login", "영웅문4", ""]) is None
 
 
 def test_order_number_accepted_partial_fills_complete_then_balance(rig) -> None:
