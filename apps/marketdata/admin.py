@@ -7,9 +7,10 @@ from apps.marketdata.models import LatestPrice, Symbol
 
 @admin.register(Symbol)
 class SymbolAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "market", "kind", "previous_close", "kospi200", "is_tradable"]
-    list_filter = ["market", "kind", "is_tradable"]
+    list_display = ["code", "name", "market", "kind", "previous_close", "kospi200", "is_tradable", "suspended"]
+    list_filter = ["market", "kind", "is_tradable", "suspended"]
     search_fields = ["code", "name"]
+    readonly_fields = ["suspended"]  # the broker's master file sets it; admins use is_tradable
 
 
 @admin.register(LatestPrice)

@@ -19,7 +19,10 @@ class Symbol(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STOCK)
     previous_close = models.PositiveBigIntegerField()
     kospi200 = models.BooleanField(default=False)
+    # Two switches: admins' own (is_tradable) and the exchange's 거래정지 from the broker's master file,
+    # refreshed on every symbol master, so a worker never overwrites what an admin decided.
     is_tradable = models.BooleanField(default=True)
+    suspended = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -15,7 +15,7 @@ from kiwoom_worker import market_rules
 
 
 def symbol_facts(code: str) -> SymbolFacts | None:
-    row = Symbol.objects.filter(pk=code).values("kind", "previous_close", "is_tradable").first()
+    row = Symbol.objects.filter(pk=code).values("kind", "previous_close", "is_tradable", "suspended").first()
     return SymbolFacts(**row) if row else None
 
 
@@ -57,6 +57,7 @@ def symbol_quotes(*, query: str = "", limit: int = 50) -> list[dict[str, object]
                 "lower_limit": band.lower,
                 "upper_limit": band.upper,
                 "last_price": price.current_price if price else None,
+                "suspended": s.suspended,
             }
         )
     return out

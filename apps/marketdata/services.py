@@ -34,10 +34,14 @@ def upsert_symbol_master(rows: list[dict[str, Any]]) -> int:
                 kind=kind,
                 previous_close=close,
                 kospi200=bool(row.get("kospi200")),
+                suspended=row.get("suspended") is True,
             )
         )
     Symbol.objects.bulk_create(
-        symbols, update_conflicts=True, unique_fields=["code"], update_fields=["name", "market", "kind", "previous_close", "kospi200", "updated_at"]
+        symbols,
+        update_conflicts=True,
+        unique_fields=["code"],
+        update_fields=["name", "market", "kind", "previous_close", "kospi200", "suspended", "updated_at"],
     )
     return len(symbols)
 

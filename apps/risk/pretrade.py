@@ -42,6 +42,7 @@ class DenyCode(TextChoices):
     INVALID_SYMBOL = "INVALID_SYMBOL"
     UNKNOWN_SYMBOL = "UNKNOWN_SYMBOL"
     SYMBOL_NOT_TRADABLE = "SYMBOL_NOT_TRADABLE"
+    SYMBOL_SUSPENDED = "SYMBOL_SUSPENDED"
     INVALID_QUANTITY = "INVALID_QUANTITY"
     PRICE_REQUIRED = "PRICE_REQUIRED"
     PRICE_NOT_ALLOWED = "PRICE_NOT_ALLOWED"
@@ -92,6 +93,7 @@ class SymbolFacts:
     kind: str
     previous_close: int
     is_tradable: bool
+    suspended: bool = False
 
 
 def won(amount: int) -> str:
@@ -122,6 +124,8 @@ def check_symbol_and_price(req: OrderRequest, facts: SymbolFacts | None) -> Deni
         return Denial(DenyCode.UNKNOWN_SYMBOL, _("%(symbol)s 종목을 찾을 수 없습니다.") % {"symbol": req.symbol})
     if not facts.is_tradable:
         return Denial(DenyCode.SYMBOL_NOT_TRADABLE, _("%(symbol)s 종목은 현재 거래할 수 없습니다.") % {"symbol": req.symbol})
+    if facts.suspended:
+        return Denial(DenyCode.SYMBOL_SUSPENDED, _("%(symbol)s 종목은 거래정지 중입니다 (증권사 종목 정보).") % {"symbol": req.symbol})
     if req.order_type == "limit" and req.price is not None:
         if not market_rules.is_on_tick(req.price, facts.kind):
             below, above = market_rules.nearest_valid_prices(req.price, facts.kind)

@@ -37,6 +37,9 @@ def test_an_api_order_is_filled_through_the_ocx_backend(stack: Stack) -> None:
     # The listings came from the control's master file (the database started empty of symbols).
     listed = {s["code"]: s for s in stack.api("GET", "/api/symbols?q=0", token)[1]}
     assert listed["005930"]["name"] == "삼성전자" and listed["069500"]["kind"] == "etf", listed
+    # 거래정지 in the control's master file: the server denies the order before it reaches the worker.
+    status, suspended = stack.api("POST", "/api/orders", token, {"account": account, "symbol": "000660", "side": "buy", "quantity": 1, "order_type": "market"})
+    assert (suspended["status"], suspended["reason_code"]) == ("DENIED", "SYMBOL_SUSPENDED"), (status, suspended)
     status, order = stack.api("POST", "/api/orders", token, {"account": account, "symbol": "005930", "side": "buy", "quantity": 3, "order_type": "market"})
     assert status == 201, (order["reason_code"], order["reason_message"])
     final = eventually(

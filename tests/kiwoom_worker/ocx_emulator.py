@@ -80,6 +80,7 @@ class KiwoomEmulator(QObject):
         self.server, self.login_code = server, login_code
         self.accounts = {a: EmuAccount() for a in accounts}
         self.connected = False
+        self.maintenance_until = float("-inf")
         self.orders: dict[str, EmuOrder] = {}
         self.next_number = 1
         self.reverse_chejan = False  # emit Chejan before TrData (Kiwoom's 역전현상 under load)
@@ -125,9 +126,10 @@ class KiwoomEmulator(QObject):
     def _CommConnect(self) -> int:
         if not self.answer_login:
             return 0
-        if self.login_code == 0:
+        code = -101 if self.clock() < self.maintenance_until else self.login_code  # 서버접속 실패 while Kiwoom is down
+        if code == 0:
             self.connected = True
-        self.OnEventConnect.emit(self.login_code)
+        self.OnEventConnect.emit(code)
         return 0
 
     def _GetConnectState(self) -> int:
@@ -147,6 +149,11 @@ class KiwoomEmulator(QObject):
         """The connection drops (maintenance window, network): registrations are gone, calls fail."""
         self.connected = False
         self.real.clear()
+
+    def maintenance(self, minutes: float) -> None:
+        """Kiwoom's servers go down (daily about 05:05, early on Sundays): connection gone, logins refused until it ends."""
+        self.maintenance_until = self.clock() + minutes * 60
+        self.disconnect()
 
     # Orders --------------------------------------------------------------------------------------
     def _SendOrder(self, rqname: str, screen: str, account: str, order_type: int, code: str, quantity: int, price: int, hoga: str, original: str) -> int:

@@ -307,3 +307,34 @@ def test_fills_made_while_disconnected_come_back_as_order_totals_after_the_resta
     [report] = fresh_sink.named(protocol.OPEN_ORDERS)
     assert report["orders"] == []  # nothing open: the server must not take it for a cancel, hence the totals
     assert report["today"] == [{"broker_order_no": number, "symbol": "005930", "side": "buy", "filled_quantity": 10, "filled_amount": 4 * 70_000 + 6 * 69_900}]
+
+
+def test_the_maintenance_window_ends_the_session_and_refuses_logins_until_it_is_over(rig) -> None:
+    emulator, engine, sink, clock = rig
+    lost: list[float] = []
+    engine.on_connection_lost = lambda: lost.append(clock.now)
+    engine.subscribe(["005930"])
+    engine.place(order(1))
+    run(engine, clock, 0.5)
+
+    emulator.maintenance(minutes=10)
+    run(engine, clock, 3, step=0.1)
+    assert len(lost) == 1, "the dropped connection is noticed (no event comes from the control) and reported once"
+
+    # A login inside the window (the supervisor's restart a minute later) fails as restartable, not as an update.
+    clock.now += 60
+    retry = engine.login()
+    run(engine, clock, 0.1)
+    with pytest.raises(LoginError, match="-101") as error:
+        retry.result(timeout=0)
+    assert error.value.exit_code == EXIT_LOGIN_FAILED
+
+    # After the window: logged in again, the real-time codes registered anew, the resting order still there.
+    clock.now += 600
+    assert engine.login().result(timeout=1).server == "paper"
+    engine.reregister()
+    assert emulator.registered() == {"005930"}
+    engine.query_open_orders(ACCOUNT)
+    run(engine, clock, 1)
+    [open_orders] = sink.named(protocol.OPEN_ORDERS)
+    assert [o["remaining_quantity"] for o in open_orders["orders"]] == [10]
