@@ -37,6 +37,10 @@ OP_ERR = {
     -500: "종목코드 없음",
 }
 LOGIN_ERRORS = {-100: "사용자 정보 교환 실패", -101: "서버 접속 실패", -102: "버전 처리 실패 (버전 업데이트가 필요합니다)"}
+# SendOrder's 거래구분 (sHogaGb), and which of them carry a price (the others are sent with price 0).
+HOGA_CODES = frozenset({"00", "03", "05", "06", "07", "10", "13", "16", "20", "23", "26", "61", "62", "81"})
+PRICED_HOGAS = frozenset({"00", "05", "10", "20", "62"})
+PAPER_HOGAS = frozenset({"00", "03"})  # the mock server takes limit and market only
 ORDER_TYPES = {("new", "buy"): 1, ("new", "sell"): 2, ("cancel", "buy"): 3, ("cancel", "sell"): 4, ("modify", "buy"): 5, ("modify", "sell"): 6}
 
 

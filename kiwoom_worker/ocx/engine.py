@@ -24,7 +24,7 @@ from kiwoom_worker.backend import CommandError, EventSink, LoginError, LoginResu
 from kiwoom_worker.link import EXIT_LOGIN_FAILED, EXIT_VERSION_UPDATE
 from kiwoom_worker.ocx import dialogs, fields
 from kiwoom_worker.ocx.chejan import Correlator, Sent, Working
-from kiwoom_worker.ocx.control import LOGIN_ERRORS, ORDER_TYPES, Control, op_err
+from kiwoom_worker.ocx.control import HOGA_CODES, LOGIN_ERRORS, ORDER_TYPES, PAPER_HOGAS, PRICED_HOGAS, Control, op_err
 from kiwoom_worker.ocx.limits import Job, Priority, Scheduler
 from kiwoom_worker.ocx.screens import ScreenManager, ScreensExhausted
 
@@ -82,6 +82,7 @@ class Engine:
         # Set by the backend: called once when the control reports the connection gone.
         self.on_connection_lost: Callable[[], None] | None = None
         self._logged_in = False
+        self.server: str | None = None  # from GetServerGubun at login
         self._state_checked_at = 0.0
         self._market_screen: str | None = None
         ocx.OnEventConnect.connect(self._on_connect)
@@ -198,17 +199,23 @@ class Engine:
             future.set_exception(LoginError(f"login failed {code}: {LOGIN_ERRORS.get(code, op_err(code))}", exit_code=exit_code))
             return
         self._logged_in = True
-        server = "paper" if self.control.is_paper_server() else "real"
+        server = self.server = "paper" if self.control.is_paper_server() else "real"
         accounts = self.control.accounts()
         future.set_result(LoginResult(server=server, accounts=accounts, details={"login_code": code, "user_id": self.control.login_info("USER_ID")}))
 
     # Orders ------------------------------------------------------------------------------------------
     def place(self, args: dict[str, Any], *, priority: Priority = Priority.ORDER) -> Future[None]:
-        call = Sent(
-            args.get("order_id"), "new", str(args["account"]), str(args["symbol"]), str(args["side"]), int(args["quantity"]), int(args.get("price") or 0)
-        )
-        order_type = ORDER_TYPES[("new", call.side)]
-        return self._order(priority, call, order_type, str(args.get("hoga") or ("03" if args.get("order_type") == "market" else "00")), "")
+        hoga = str(args.get("hoga") or ("03" if args.get("order_type") == "market" else "00"))
+        # Refused here, with a reason, rather than sent for the control or the mock server to garble or reject.
+        if hoga not in HOGA_CODES:
+            raise CommandError("INVALID_HOGA", f"거래구분 {hoga!r} is not one of Kiwoom's codes")
+        if self.server == "paper" and hoga not in PAPER_HOGAS:
+            raise CommandError("HOGA_NOT_ON_PAPER", f"the mock server (모의투자) takes 지정가 00 and 시장가 03 only, not {hoga}")
+        price = int(args.get("price") or 0) if hoga in PRICED_HOGAS else 0
+        if hoga in PRICED_HOGAS and price <= 0:
+            raise CommandError("PRICE_REQUIRED", f"거래구분 {hoga} needs a price")
+        call = Sent(args.get("order_id"), "new", str(args["account"]), str(args["symbol"]), str(args["side"]), int(args["quantity"]), price)
+        return self._order(priority, call, ORDER_TYPES[("new", call.side)], hoga, "")
 
     def cancel(self, args: dict[str, Any]) -> Future[None]:
         original = str(args["broker_order_no"])

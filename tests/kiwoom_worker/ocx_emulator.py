@@ -177,6 +177,9 @@ class KiwoomEmulator(QObject):
         if self.server == "paper" and hoga not in ("00", "03"):
             self._later.append(lambda: self._answer_order(screen, rqname, trcode, "", "[00Z237] 모의투자 단가를 입력하지 않는 호가입니다."))
             return 0
+        if order_type == 1 and hoga == "00" and price * quantity > self.accounts[account].cash:
+            self._later.append(lambda: self._answer_order(screen, rqname, trcode, "", "[00Z301] 모의투자 증거금 부족으로 주문이 거부되었습니다."))
+            return 0
         number = f"{self.next_number:07d}"
         self.next_number += 1
         if order_type in (1, 2):

@@ -161,10 +161,26 @@ def test_chejan_before_tr_data_still_matches(rig) -> None:
 
 def test_a_mock_server_reject_carries_the_message_from_on_receive_msg(rig) -> None:
     _emulator, engine, sink, clock = rig
-    engine.place({**order(3), "hoga": "06"})  # 최유리지정가: not on the mock server
+    engine.place(order(3, quantity=10_000))  # 700,000,000 won against 100,000,000 of cash
     run(engine, clock, 0.05)
     [rejected] = sink.named(protocol.ORDER_REJECTED)
-    assert rejected["order_id"] == 3 and "00Z237" in rejected["message"]
+    assert rejected["order_id"] == 3 and "증거금 부족" in rejected["message"]
+
+
+def test_price_types_the_mock_server_does_not_take_are_refused_before_send_order(rig) -> None:
+    emulator, engine, _sink, clock = rig
+    for hoga, code in (("06", "HOGA_NOT_ON_PAPER"), ("99", "INVALID_HOGA")):
+        with pytest.raises(CommandError) as error:
+            engine.place({**order(4), "hoga": hoga})  # 06 최유리지정가: real server only
+        assert error.value.code == code
+    assert emulator.sent_orders == []
+
+    real = KiwoomEmulator(server="real", clock=clock)
+    on_real = Engine(real, Sink(), clock=clock)
+    on_real.login().result(timeout=1)
+    on_real.place({**order(5), "hoga": "06"})  # allowed there, and sent without a price as Kiwoom requires
+    run(on_real, clock, 0.05)
+    assert [o.price for o in real.orders.values()] == [0]
 
 
 def test_cancel_confirmed_then_a_late_fill_reaches_its_order(rig) -> None:
