@@ -63,6 +63,7 @@ BALANCE = "balance"  # cash and positions of one account, as the broker reports 
 OPEN_ORDERS = "open_orders"  # the broker's working orders of one account (reconciliation)
 SYMBOL_MASTER = "symbol_master"
 MARKET_STATUS = "market_status"
+SYMBOL_INFO = "symbol_info"  # the broker's day facts for some symbols: 기준가 (today's band base) and limits
 EVENTS = frozenset(
     {
         ORDER_SUBMITTED,
@@ -78,6 +79,7 @@ EVENTS = frozenset(
         OPEN_ORDERS,
         SYMBOL_MASTER,
         MARKET_STATUS,
+        SYMBOL_INFO,
     }
 )
 

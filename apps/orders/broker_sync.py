@@ -380,6 +380,10 @@ def _symbol_master(_worker: Worker, data: dict[str, Any], _after: list) -> None:
     market_services.upsert_symbol_master(data["symbols"])
 
 
+def _symbol_info(_worker: Worker, data: dict[str, Any], _after: list) -> None:
+    market_services.apply_symbol_info(data["symbols"])
+
+
 def _market_status(worker: Worker, data: dict[str, Any], _after: list) -> None:
     market_services.record_market_status(market=str(data.get("market", "")), phase=str(data.get("phase", "")), at=str(data.get("at", "")))
 
@@ -398,4 +402,5 @@ _HANDLERS = {
     protocol.OPEN_ORDERS: _open_orders,
     protocol.SYMBOL_MASTER: _symbol_master,
     protocol.MARKET_STATUS: _market_status,
+    protocol.SYMBOL_INFO: _symbol_info,
 }

@@ -77,5 +77,12 @@ class OcxBackend(Backend):
             await self._on_qt(lambda account=account: self.engine.query_balance(account))
             await self._on_qt(lambda account=account: self.engine.query_open_orders(account))
 
+        def start_symbol_info() -> None:
+            # Today's band base for what is held or working, so the server's price checks match the
+            # exchange's. Answered as an event; nothing waits on it (many symbols take minutes of TR budget).
+            self.engine.query_symbol_info(self.engine.held_symbols())
+
+        await self._on_qt(start_symbol_info)
+
     async def stop(self) -> None:
         return None  # the control's session ends with the process (CommTerminate does nothing)

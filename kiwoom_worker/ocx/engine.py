@@ -77,6 +77,7 @@ class Engine:
         self._no_number: dict[str, float] = {}  # rqname -> when a blank order number came; the reason follows in OnReceiveMsg
         self._queries: dict[str, Query] = {}
         self._balance_due: set[str] = set()
+        self._held: dict[tuple[str, str], set[str]] = {}  # (account, "positions" | "orders") -> symbols
         self._on_expire: dict[int, Callable[[CommandError], None]] = {}
         self._seq = 0
         # Set by the backend: called once when the control reports the connection gone.
@@ -355,6 +356,7 @@ class Engine:
             ]
 
             def finish(single: dict[str, str], _rows: list[dict[str, str]]) -> None:
+                self._held[(account, "positions")] = {p["symbol"] for p in positions if p["quantity"]}
                 cash = fields.level(single["예수금"])
                 self.sink.emit(
                     protocol.BALANCE,
@@ -419,6 +421,7 @@ class Engine:
                 )
                 # Known from now on, so their Chejan events match (the server maps the number to its order).
                 self.correlator.adopt(number, Working(None, account, symbol, side, quantity, filled=filled))
+            self._held[(account, "orders")] = {o["symbol"] for o in orders}
             self.sink.emit(protocol.OPEN_ORDERS, {"account": account, "orders": orders, "today": today})
             future.set_result(None)
 
@@ -426,6 +429,55 @@ class Engine:
         multi = ("주문번호", "종목코드", "주문수량", "미체결수량", "주문가격", "주문구분", "체결량", "체결누계금액")
         self._query("opt10075", inputs, (), multi, finish, future)
         return future
+
+    def query_symbol_info(self, symbols: list[str]) -> Future[None]:
+        """opt10001 for each symbol, answered as one symbol_info event.
+
+        기준가 is the base of today's ±30% band: the previous close on most days, but adjusted on an
+        ex-rights or ex-dividend day, when the master file's last price would put the band in the wrong
+        place. A symbol whose query fails is left out (and logged); the others are still reported.
+        """
+        future: Future[None] = Future()
+        rows: list[dict[str, Any]] = []
+        waiting = {"count": len(symbols)}
+
+        def one_done(done: Future[None]) -> None:
+            if done.exception() is not None:
+                log.warning("opt10001 failed: %s", done.exception())
+            waiting["count"] -= 1
+            if waiting["count"] == 0:
+                if rows:
+                    self.sink.emit(protocol.SYMBOL_INFO, {"symbols": rows})
+                future.set_result(None)
+
+        if not symbols:
+            future.set_result(None)
+        for symbol in symbols:
+            one: Future[None] = Future()
+
+            def answered(single: dict[str, str], _rows: list[dict[str, str]], symbol: str = symbol, one: Future[None] = one) -> None:
+                if not single["기준가"].strip():
+                    one.set_exception(CommandError("NO_DATA", f"opt10001 {symbol}: no 기준가 (unknown code?)"))
+                    return
+                rows.append(
+                    {
+                        "code": symbol,
+                        "name": single["종목명"].strip(),
+                        "base_price": fields.level(single["기준가"]),
+                        "upper_limit": fields.level(single["상한가"]),
+                        "lower_limit": fields.level(single["하한가"]),
+                        "last_price": fields.level(single["현재가"]),
+                    }
+                )
+                one.set_result(None)
+
+            one.add_done_callback(one_done)
+            self._query("opt10001", {"종목코드": symbol}, ("종목명", "기준가", "상한가", "하한가", "현재가"), (), answered, one)
+        return future
+
+    def held_symbols(self) -> list[str]:
+        """Symbols of the positions and working orders the last reconciliation reported."""
+        return sorted(set().union(*self._held.values())) if self._held else []
 
     def _balance_soon(self, account: str) -> None:
         if account in self._balance_due:

@@ -87,13 +87,20 @@ def test_fills_made_while_disconnected_reach_the_server_once_after_the_restart(s
         stack.stop("worker", kill=True)
         exchange.command(op="fill", order=kodex["broker_order_no"], quantity=4, price=34_950)  # while no worker runs
 
-    # The supervisor's restart: login, reconciliation (opw00018, opw00001, opt10075 with each order's totals).
+    exchange.command(op="base_price", code="005930", price=68_600)  # the next session's 기준가 (ex-dividend)
+
+    # The supervisor's restart: login, reconciliation (opw00018, opw00001, opt10075 with each order's totals,
+    # then opt10001 for what is held).
     stack.procs.pop("worker", None)
     stack.start_ocx_worker(accounts, *exchange_dir)
     samsung_done = eventually(
         lambda: (o := get(samsung["id"]))["status"] == "FILLED" and o, timeout_s=60, message=f"filled after the restart ({stack.tail('worker')})"
     )
     kodex_done = eventually(lambda: (o := get(kodex["id"]))["status"] == "FILLED" and o, timeout_s=30, message="the order filled while down")
+
+    # The band follows the broker's 기준가 for a held symbol (68,600 → 48,100–89,100), not yesterday's close.
+    band = lambda: (q := stack.api("GET", "/api/symbols?q=005930", token)[1][0]) and (q["lower_limit"], q["upper_limit"])  # noqa: E731
+    eventually(lambda: band() == (48_100, 89_100), timeout_s=30, message=f"band from opt10001 ({band()})")
 
     executions = stack.api("GET", "/api/executions", token)[1]
     assert sum(e["quantity"] for e in executions if e["order"] == samsung["id"]) == 10 == samsung_done["filled_quantity"]

@@ -18,6 +18,8 @@ from typing import Any
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
+from kiwoom_worker import market_rules
+
 
 class RuleBroken(AssertionError):
     """The backend did something the real control would punish or garble (the test fails)."""
@@ -113,6 +115,7 @@ class KiwoomEmulator(QObject):
         self.market_screen: str | None = None
         self.prices: dict[str, int] = {code: int(entry[1]) for code, entry in self.master.items()}
         self.previous_close: dict[str, int] = dict(self.prices)
+        self.base_price: dict[str, int] = dict(self.prices)  # 기준가: differs from the close on an ex-dividend day
 
     # The one entry point, as QAxBase has it ------------------------------------------------------
     def dynamicCall(self, signature: str, *args: Any) -> Any:
@@ -330,6 +333,16 @@ class KiwoomEmulator(QObject):
                 for o in listed
             ]  # fmt: skip
             self._later.append(lambda: self._answer_query(screen, rqname, trcode, "0", {"single": {}, "multi": rows}))
+        elif trcode == "opt10001":
+            code = inputs["종목코드"]
+            single: dict[str, str] = {}
+            if code in self.master:
+                base = self.base_price[code]
+                band = market_rules.price_band(base, "etf" if code in self.markets["8"] else "stock")
+                price = self.prices[code]
+                single = {"종목코드": code, "종목명": self.master[code][0], "기준가": str(base), "상한가": signed(band.upper, base),
+                          "하한가": signed(band.lower, base), "현재가": signed(price, base)}  # fmt: skip
+            self._later.append(lambda: self._answer_query(screen, rqname, trcode, "0", {"single": single}))
         else:
             return -202
         return 0
@@ -425,6 +438,7 @@ class KiwoomEmulator(QObject):
         return {
             "next_number": self.next_number,
             "prices": self.prices,
+            "base_price": self.base_price,
             "accounts": {a: {"cash": acc.cash, "holdings": {c: [h.quantity, h.average] for c, h in acc.holdings.items()}} for a, acc in self.accounts.items()},
             "orders": [asdict(o) for o in self.orders.values()],
         }
@@ -432,6 +446,7 @@ class KiwoomEmulator(QObject):
     def restore(self, state: dict[str, Any]) -> None:
         self.next_number = state["next_number"]
         self.prices.update(state["prices"])
+        self.base_price.update(state["base_price"])
         for number, saved in state["accounts"].items():
             self.accounts[number] = EmuAccount(saved["cash"], {c: Holding(q, avg) for c, (q, avg) in saved["holdings"].items()})
         self.orders = {o["number"]: EmuOrder(**o) for o in state["orders"]}

@@ -11,6 +11,7 @@ JSON lines to ``DIR/commands.jsonl``:
 
     {"op": "fill", "order": "0000001", "quantity": 3, "price": 70000, "pieces": 1}
     {"op": "trade", "code": "005930", "price": 70100, "volume": 10, "cumulative": 1000}
+    {"op": "base_price", "code": "005930", "price": 68600}   (기준가 of the next day, e.g. ex-dividend)
     {"op": "disconnect"}
 
 Commands written while no worker runs are carried out when the next one starts, before it logs in:
@@ -76,6 +77,8 @@ class PersistentExchange:
             self.emulator.fill(command["order"], int(command["quantity"]), int(command["price"]), pieces=int(command.get("pieces", 1)))
         elif op == "trade":
             self.emulator.trade(command["code"], int(command["price"]), int(command["volume"]), int(command["cumulative"]))
+        elif op == "base_price":
+            self.emulator.base_price[command["code"]] = int(command["price"])
         elif op == "disconnect":
             self.emulator.disconnect()
         else:

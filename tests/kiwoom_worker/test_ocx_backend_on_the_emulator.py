@@ -354,3 +354,23 @@ def test_the_maintenance_window_ends_the_session_and_refuses_logins_until_it_is_
     run(engine, clock, 1)
     [open_orders] = sink.named(protocol.OPEN_ORDERS)
     assert [o["remaining_quantity"] for o in open_orders["orders"]] == [10]
+
+
+def test_todays_band_base_comes_from_opt10001_for_what_is_held_or_working(rig) -> None:
+    emulator, engine, sink, clock = rig
+    emulator.accounts[ACCOUNT].holdings["005930"] = Holding(10, 69_000)
+    engine.place({**order(6, price=35_000, quantity=1), "symbol": "069500"})  # rests: a working order in the ETF
+    run(engine, clock, 0.05)
+    emulator.base_price["005930"] = 68_600  # ex-dividend: the band moves off yesterday's close of 70,000
+    engine.query_balance(ACCOUNT)
+    engine.query_open_orders(ACCOUNT)
+    run(engine, clock, 3)
+    assert engine.held_symbols() == ["005930", "069500"]
+
+    engine.query_symbol_info([*engine.held_symbols(), "999990"])  # an unknown code is left out, not fatal
+    run(engine, clock, 25, step=0.05)  # three queries under Kiwoom's query windows
+    [info] = sink.named(protocol.SYMBOL_INFO)
+    assert sorted(info["symbols"], key=lambda r: r["code"]) == [
+        {"code": "005930", "name": "삼성전자", "base_price": 68_600, "upper_limit": 89_100, "lower_limit": 48_100, "last_price": 70_000},
+        {"code": "069500", "name": "KODEX 200", "base_price": 35_000, "upper_limit": 45_500, "lower_limit": 24_500, "last_price": 35_000},
+    ]
