@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.harness import Stack, build_stack, eventually
-from tests.browser.chromium import CHROMIUM, log_in_as_paper
+from tests.browser.chromium import CHROMIUM, buy_at_market, log_in_as_paper, rest_a_limit_order_then_cancel_it
 from tests.support import skip_or_fail
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -33,38 +33,18 @@ def test_it_places_a_market_order_and_sees_it_fill_live(running: Stack, page) ->
     log_in_as_paper(running, page)
     page.evaluate("window.__no_reload = true")  # survives only if the page is never reloaded
 
-    page.fill("#ticket-symbol", "005930")
-    page.select_option("#ticket-type", "market")
-    page.fill("input[name=quantity]", "10")
-    page.click("#ticket-form button[type=submit]")
-
-    page.wait_for_selector("#orders tr[data-status=FILLED]", timeout=30_000)
-    page.wait_for_selector("#position-005930", timeout=15_000)
+    buy_at_market(page, "005930", 10)
+    page.wait_for_selector("#orders tr[data-status=FILLED]", timeout=15_000)
     assert page.locator("#position-005930 td").nth(1).inner_text().replace(",", "") == "10"
     assert page.evaluate("window.__no_reload") is True
 
-    # A limit order at the lower price limit rests; cancel it from the open-orders table.
-    lower = running.api("GET", "/api/symbols?q=005930", running.demo["tokens"]["paper"])[1][0]["lower_limit"]
-    page.select_option("#ticket-type", "limit")
-    page.fill("#ticket-price", str(lower))
-    page.fill("input[name=quantity]", "1")
-    page.click("#ticket-form button[type=submit]")
-    page.wait_for_selector("#open-orders tbody tr[id^=open-order-]", timeout=30_000)
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.click("#open-orders tbody tr[id^=open-order-] button")
-    page.wait_for_selector("#orders tr[data-status=CANCELED]", timeout=30_000)
-    # The open-orders panel follows from the same order event over the socket (no reload).
-    page.wait_for_selector("#open-orders tbody tr[id^=open-order-]", state="detached", timeout=15_000)
+    rest_a_limit_order_then_cancel_it(running, page, "005930")
     assert page.evaluate("window.__no_reload") is True
 
 
 def test_the_emergency_button_sells_everything_and_the_banner_says_halted(running: Stack, page) -> None:
     log_in_as_paper(running, page)
-    page.fill("#ticket-symbol", "005930")
-    page.select_option("#ticket-type", "market")
-    page.fill("input[name=quantity]", "5")
-    page.click("#ticket-form button[type=submit]")
-    page.wait_for_selector("#position-005930", timeout=30_000)
+    buy_at_market(page, "005930", 5)
     page.evaluate("window.__no_reload = true")
 
     page.fill("#risk-emergency input[name=reason]", "browser drill")
@@ -83,11 +63,7 @@ def test_live_prices_keep_flowing_past_the_window_of_unacknowledged_frames(runni
     from apps.orders.dashboard_consumer import ACK_WINDOW
 
     log_in_as_paper(running, page)
-    page.fill("#ticket-symbol", "005930")
-    page.select_option("#ticket-type", "market")
-    page.fill("input[name=quantity]", "1")
-    page.click("#ticket-form button[type=submit]")
-    page.wait_for_selector("#position-005930", timeout=30_000)  # a held symbol's price is pushed live
+    buy_at_market(page, "005930", 1)  # a held symbol's price is pushed live
     page.evaluate("window.__frames = 0; document.addEventListener('htmx:wsAfterMessage', () => { window.__frames += 1; })")
     frames = lambda: page.evaluate("window.__frames")  # noqa: E731 - polled: the page's CSP forbids eval'd predicates
     eventually(lambda: frames() > ACK_WINDOW + 8, timeout_s=60, message=f"more than {ACK_WINDOW + 8} frames")

@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("PyQt5.QtWidgets")
 
 from bench.harness import Stack, build_stack, eventually
-from tests.browser.chromium import CHROMIUM, log_in_as_paper
+from tests.browser.chromium import CHROMIUM, buy_at_market, log_in_as_paper, rest_a_limit_order_then_cancel_it
 from tests.support import skip_or_fail
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -48,12 +48,8 @@ def test_a_browser_order_fills_and_cancels_through_the_control(running: Stack, p
     page.evaluate("window.__no_reload = true")
 
     # A market order: the emulated control answers the order number, then 접수 and 체결 as Chejan.
-    page.fill("#ticket-symbol", "005930")
-    page.select_option("#ticket-type", "market")
-    page.fill("input[name=quantity]", "10")
-    page.click("#ticket-form button[type=submit]")
-    page.wait_for_selector("#orders tr[data-status=FILLED]", timeout=30_000)
-    page.wait_for_selector("#position-005930", timeout=15_000)
+    buy_at_market(page, "005930", 10)
+    page.wait_for_selector("#orders tr[data-status=FILLED]", timeout=15_000)
     assert page.locator("#position-005930 td").nth(1).inner_text().replace(",", "") == "10"
 
     # A trade on the exchange reaches the page as 주식체결 real-time data for the registered code.
@@ -65,17 +61,8 @@ def test_a_browser_order_fills_and_cancels_through_the_control(running: Stack, p
 
     eventually(price_shown, timeout_s=30, interval_s=0.5, message="the exchange's price on the page")
 
-    # A limit order at the lower price limit rests on the exchange; cancel it from the open-orders table (확인).
-    lower = running.api("GET", "/api/symbols?q=005930", running.demo["tokens"]["paper"])[1][0]["lower_limit"]
-    page.select_option("#ticket-type", "limit")
-    page.fill("#ticket-price", str(lower))
-    page.fill("input[name=quantity]", "1")
-    page.click("#ticket-form button[type=submit]")
-    page.wait_for_selector("#open-orders tbody tr[id^=open-order-]", timeout=30_000)
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.click("#open-orders tbody tr[id^=open-order-] button")
-    page.wait_for_selector("#orders tr[data-status=CANCELED]", timeout=30_000)
-    page.wait_for_selector("#open-orders tbody tr[id^=open-order-]", state="detached", timeout=15_000)
+    # A limit order at the lower price limit rests on the exchange; cancelled from the open-orders table (확인).
+    rest_a_limit_order_then_cancel_it(running, page, "005930")
     assert page.evaluate("window.__no_reload") is True
 
     orders = running.api("GET", "/api/orders", running.demo["tokens"]["paper"])[1]

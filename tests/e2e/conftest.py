@@ -32,12 +32,8 @@ def secrets_in_logs(stack: Stack) -> list[str]:
 
 
 @pytest.fixture(params=["embedded", "postgres_redis"])
-def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
-    """Daphne + the sim worker (+ a Celery worker on Postgres/Redis), fully started and connected.
-
-    Broker secrets are stored for the paper account first, and every log is searched for every
-    secret of the run at the end.
-    """
+def server_stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
+    """Daphne (+ a Celery worker on Postgres/Redis), started; no broker worker yet."""
     try:
         built = build_stack(request.param, tmp_path)
     except ServicesMissing as exc:
@@ -47,10 +43,20 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
         built.start_server()
         if built.name == "postgres_redis":
             built.start_celery()
-        built.start_worker()
         yield built
     finally:
         built.stop_all()
         if built.name == "postgres_redis":
             drop_database(built.env)
     assert secrets_in_logs(built) == [], "secrets in clear in the logs"
+
+
+@pytest.fixture
+def stack(server_stack: Stack) -> Stack:
+    """Daphne + the sim worker (+ a Celery worker on Postgres/Redis), fully started and connected.
+
+    Broker secrets are stored for the paper account first, and every log is searched for every
+    secret of the run at the end.
+    """
+    server_stack.start_worker()
+    return server_stack

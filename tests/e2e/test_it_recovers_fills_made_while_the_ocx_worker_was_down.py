@@ -9,7 +9,6 @@ server exactly once and the positions must match the broker's.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 
 pytest.importorskip("PyQt5.QtWidgets")
 
-from bench.harness import Stack, build_stack, eventually
+from bench.harness import Stack, eventually
 from kiwoom_worker.link import EXIT_LOGIN_FAILED
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -35,18 +34,9 @@ class Exchange:
         return json.loads((self.directory / "state.json").read_text(encoding="utf-8"))["exchange"]
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    built = build_stack("embedded", tmp_path)
-    try:
-        built.start_server()
-        yield built
-    finally:
-        built.stop_all()
-
-
 @pytest.mark.parametrize("gone", ["connection_lost", "process_killed"])
-def test_fills_made_while_disconnected_reach_the_server_once_after_the_restart(stack: Stack, gone: str) -> None:
+def test_fills_made_while_disconnected_reach_the_server_once_after_the_restart(server_stack: Stack, gone: str) -> None:
+    stack = server_stack
     token = stack.demo["tokens"]["paper"]
     paper = next(a for a in stack.demo["users"]["paper"]["accounts"] if a["mode"] == "paper")
     exchange = Exchange(stack.var_dir / "exchange")
