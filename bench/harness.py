@@ -88,11 +88,13 @@ class Stack:
         args += ["--state-dir", str(self.var_dir / "worker"), "--seed", "11", "--tick-interval-ms", "100", *extra]
         self._spawn("worker", args, env)
 
-    def start_ocx_worker(self, accounts: list[str], *extra: str) -> None:
-        """The real worker with its ocx backend hosting the control emulator (tests/kiwoom_worker), paper server."""
+    def start_ocx_worker(self, accounts: list[str], *extra: str, expected_server: str | None = "paper") -> None:
+        """The real worker with its ocx backend hosting the control emulator (tests/kiwoom_worker), paper token."""
         env = {**self.env, "KIWOOM_WORKER_TOKEN": self.demo["worker_token"], "QT_QPA_PLATFORM": "offscreen"}
         args = [sys.executable, "-m", "tests.kiwoom_worker.run_ocx_emulated_worker", "--server", f"ws://127.0.0.1:{self.port}/ws/worker/"]
-        args += ["--state-dir", str(self.var_dir / "worker"), "--accounts", ",".join(accounts), "--expected-server", "paper", *extra]
+        args += ["--state-dir", str(self.var_dir / "worker"), "--accounts", ",".join(accounts), *extra]
+        if expected_server:
+            args += ["--expected-server", expected_server]
         self._spawn("worker", args, env)
 
     def start_celery(self) -> None:

@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("PyQt5.QtWidgets")
 
 from bench.harness import Stack, build_stack, eventually
+from kiwoom_worker.link import EXIT_MODE_MISMATCH
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -50,3 +51,24 @@ def test_an_api_order_is_filled_through_the_ocx_backend(stack: Stack) -> None:
     assert final["filled_quantity"] == 3 and final["broker_order_no"]
     fills = [e for e in stack.api("GET", "/api/executions", token)[1] if e["order"] == order["id"]]
     assert sum(f["quantity"] for f in fills) == 3
+
+
+@pytest.mark.parametrize("worker_checks", [True, False], ids=["worker_refuses", "platform_refuses"])
+def test_a_login_on_the_real_server_never_serves_a_paper_token(tmp_path: Path, worker_checks: bool) -> None:
+    """Kiwoom logged in to the real server (the 모의투자 box left unticked) while the token is for paper."""
+    stack = build_stack("embedded", tmp_path)
+    try:
+        stack.start_server()
+        accounts = [str(a["number"]) for a in stack.demo["users"]["paper"]["accounts"] if a["mode"] == "paper"]
+        stack.start_ocx_worker(accounts, "--emulated-server", "real", expected_server="paper" if worker_checks else None)
+        worker = stack.procs["worker"]
+        exit_code = eventually(lambda: worker.poll(), timeout_s=60, message=f"worker exits ({stack.tail('worker', 30)})")
+        assert exit_code == EXIT_MODE_MISMATCH, stack.tail("worker", 30)
+        said = "this worker is configured for paper" if worker_checks else "token is for the paper server; the worker reported real"
+        assert said in stack.tail("worker", 60)
+        token = stack.demo["tokens"]["paper"]
+        # Nothing from the real login reached the platform: no balance, not even the symbol master.
+        assert all(not a["balance_reported_at"] for a in stack.api("GET", "/api/accounts", token)[1])
+        assert stack.api("GET", "/api/symbols?q=0", token)[1] == []
+    finally:
+        stack.stop_all()

@@ -98,6 +98,7 @@ class PersistentExchange:
 def main() -> int:
     own = argparse.ArgumentParser(add_help=False)
     own.add_argument("--exchange-dir", type=Path)
+    own.add_argument("--emulated-server", choices=["paper", "real"], help="the server the emulated login lands on (default: --expected-server, else paper)")
     extra, rest = own.parse_known_args(sys.argv[1:])
     args = parse_args(["--backend", "ocx", *rest])
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -106,7 +107,7 @@ def main() -> int:
 
     def make_control() -> KiwoomEmulator:
         nonlocal exchange
-        emulator = KiwoomEmulator(server=args.expected_server or "paper", accounts=accounts)
+        emulator = KiwoomEmulator(server=extra.emulated_server or args.expected_server or "paper", accounts=accounts)
         if extra.exchange_dir is not None:
             exchange = PersistentExchange(emulator, extra.exchange_dir)
         return emulator

@@ -6,6 +6,8 @@ exactly and the tests take no wall time.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
 
 import pytest
@@ -13,9 +15,10 @@ import pytest
 pytest.importorskip("PyQt5.QtCore")
 
 from kiwoom_worker import protocol
-from kiwoom_worker.backend import CommandError, LoginError
-from kiwoom_worker.link import EXIT_LOGIN_FAILED, EXIT_VERSION_UPDATE
+from kiwoom_worker.backend import CommandError, LoginError, LoginResult
+from kiwoom_worker.link import EXIT_LOGIN_FAILED, EXIT_MODE_MISMATCH, EXIT_VERSION_UPDATE
 from kiwoom_worker.ocx import dialogs
+from kiwoom_worker.ocx.backend import OcxBackend
 from kiwoom_worker.ocx.engine import Engine
 from kiwoom_worker.ocx.limits import Priority
 from tests.kiwoom_worker.ocx_emulator import Holding, KiwoomEmulator
@@ -88,6 +91,39 @@ def test_login_reports_the_server_actually_logged_in_to() -> None:
         engine = Engine(KiwoomEmulator(server=server, accounts=("8100000111", "8100000222")), Sink())
         result = engine.login().result(timeout=1)
         assert (result.server, result.accounts) == (server, ["8100000111", "8100000222"])
+
+
+def start_backend(server: str, expected_server: str | None) -> LoginResult:
+    """OcxBackend.start on an asyncio thread while this thread plays the Qt thread, as on Windows."""
+    engine = Engine(KiwoomEmulator(server=server), Sink())
+    backend = OcxBackend(engine, expected_server=expected_server)
+    outcome: list[Any] = []
+
+    def link_thread() -> None:
+        try:
+            outcome.append(asyncio.run(backend.start(Sink())))
+        except Exception as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=link_thread)
+    thread.start()
+    while thread.is_alive():
+        engine.pump()
+        engine.control.ocx.deliver()
+        thread.join(0.005)
+    if isinstance(outcome[0], Exception):
+        raise outcome[0]
+    return outcome[0]
+
+
+def test_a_worker_set_for_paper_refuses_to_run_on_the_real_server_and_back() -> None:
+    for server, expected in (("real", "paper"), ("paper", "real")):
+        with pytest.raises(LoginError, match=f"logged in to the {server} server but this worker is configured for {expected}") as error:
+            start_backend(server, expected)
+        assert error.value.exit_code == EXIT_MODE_MISMATCH
+    # Matching, or not configured (then the platform checks the hello against the token's mode).
+    assert start_backend("real", "real").server == "real"
+    assert start_backend("real", None).server == "real"
 
 
 @pytest.mark.parametrize(("code", "exit_code"), [(-100, EXIT_LOGIN_FAILED), (-101, EXIT_LOGIN_FAILED), (-102, EXIT_VERSION_UPDATE)])
