@@ -88,14 +88,21 @@ class Stack:
         args += ["--state-dir", str(self.var_dir / "worker"), "--seed", "11", "--tick-interval-ms", "100", *extra]
         self._spawn("worker", args, env)
 
-    def start_ocx_worker(self, accounts: list[str], *extra: str, expected_server: str | None = "paper") -> None:
-        """The real worker with its ocx backend hosting the control emulator (tests/kiwoom_worker), paper token."""
+    def start_ocx_worker(self, accounts: list[str], *extra: str, expected_server: str | None = "paper", supervised: bool = False) -> None:
+        """The real worker with its ocx backend hosting the control emulator (tests/kiwoom_worker), paper token.
+
+        ``supervised`` runs it under kiwoom_worker.supervise, as on the Windows PC (restarts 3 s apart).
+        """
         env = {**self.env, "KIWOOM_WORKER_TOKEN": self.demo["worker_token"], "QT_QPA_PLATFORM": "offscreen"}
-        args = [sys.executable, "-m", "tests.kiwoom_worker.run_ocx_emulated_worker", "--server", f"ws://127.0.0.1:{self.port}/ws/worker/"]
-        args += ["--state-dir", str(self.var_dir / "worker"), "--accounts", ",".join(accounts), *extra]
+        runner = "tests.kiwoom_worker.run_ocx_emulated_worker"
+        args = ["--server", f"ws://127.0.0.1:{self.port}/ws/worker/", "--state-dir", str(self.var_dir / "worker"), "--accounts", ",".join(accounts), *extra]
         if expected_server:
             args += ["--expected-server", expected_server]
-        self._spawn("worker", args, env)
+        if supervised:
+            supervisor = ["-m", "kiwoom_worker.supervise", "--worker-module", runner, "--retry-delay", "3", "--daily-restart", "off"]
+            self._spawn("worker", [sys.executable, *supervisor, "--", *args], env)
+        else:
+            self._spawn("worker", [sys.executable, "-m", runner, *args], env)
 
     def start_celery(self) -> None:
         self._spawn("celery", [sys.executable, "-m", "celery", "-A", "platform", "worker", "--pool", "solo", "--concurrency", "1", "--loglevel", "INFO"])

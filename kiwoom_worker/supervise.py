@@ -168,6 +168,7 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--update-delay", type=float, default=Policy.update_delay_s, help="seconds before a restart after exit 6")
     parser.add_argument("--max-delay", type=float, default=Policy.max_delay_s, help="cap of the doubling delay")
     parser.add_argument("--log-dir", type=Path, help="write the worker's output to DIR/worker-YYYY-MM-DD.log")
+    parser.add_argument("--worker-module", default="kiwoom_worker", help="the module run as the worker (the tests run the control emulator's)")
     return parser.parse_args(own), worker
 
 
@@ -179,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         handlers.append(logging.FileHandler(args.log_dir / "supervisor.log", encoding="utf-8"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", handlers=handlers)
     policy = Policy(retry_delay_s=args.retry_delay, update_delay_s=args.update_delay, max_delay_s=args.max_delay, daily_restart=args.daily_restart)
-    supervisor = Supervisor([sys.executable, "-m", "kiwoom_worker", *worker_args], policy, log_dir=args.log_dir)
+    supervisor = Supervisor([sys.executable, "-m", args.worker_module, *worker_args], policy, log_dir=args.log_dir)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: supervisor.stopping.set())
     return supervisor.run()

@@ -41,7 +41,9 @@ def test_fills_made_while_disconnected_reach_the_server_once_after_the_restart(s
     paper = next(a for a in stack.demo["users"]["paper"]["accounts"] if a["mode"] == "paper")
     exchange = Exchange(stack.var_dir / "exchange")
     accounts, exchange_dir = [str(paper["number"])], ("--exchange-dir", str(exchange.directory))
-    stack.start_ocx_worker(accounts, *exchange_dir)
+    # As on the Windows PC, a supervisor restarts the worker after a lost connection; a killed process is
+    # started again by hand here, so the fills made while nothing runs are certain to miss Chejan.
+    stack.start_ocx_worker(accounts, *exchange_dir, supervised=gone == "connection_lost")
     eventually(
         lambda: stack.api("GET", "/api/accounts", token)[1][0]["balance_reported_at"], timeout_s=60, message=f"worker connected ({stack.tail('worker')})"
     )
@@ -68,21 +70,18 @@ def test_fills_made_while_disconnected_reach_the_server_once_after_the_restart(s
         exchange.command(op="disconnect")
         exchange.command(op="fill", order=samsung["broker_order_no"], quantity=7, price=70_100, pieces=2)
         exchange.command(op="fill", order=kodex["broker_order_no"], quantity=4, price=34_950)
-        assert stack.procs["worker"].wait(timeout=30) == EXIT_LOGIN_FAILED, stack.tail("worker")
-        assert get(samsung["id"])["filled_quantity"] == 3, "nothing can have arrived while disconnected"
+        eventually(lambda: f"worker exited {EXIT_LOGIN_FAILED}:" in stack.tail("worker"), message=f"the worker exits 5 ({stack.tail('worker')})")
+        exchange.command(op="base_price", code="005930", price=68_600)  # the next session's 기준가 (ex-dividend)
+        # The supervisor starts it again: login, reconciliation (opw00018, opw00001, opt10075 with each
+        # order's totals, then opt10001 for what is held).
     else:
         # SIGKILL in the middle of seven one-share fills: some may have come as Chejan (and sit in the
         # outbox or reached the server), the rest only in the totals the restarted worker reads.
         exchange.command(op="fill", order=samsung["broker_order_no"], quantity=7, price=70_100, pieces=7)
         stack.stop("worker", kill=True)
         exchange.command(op="fill", order=kodex["broker_order_no"], quantity=4, price=34_950)  # while no worker runs
-
-    exchange.command(op="base_price", code="005930", price=68_600)  # the next session's 기준가 (ex-dividend)
-
-    # The supervisor's restart: login, reconciliation (opw00018, opw00001, opt10075 with each order's totals,
-    # then opt10001 for what is held).
-    stack.procs.pop("worker", None)
-    stack.start_ocx_worker(accounts, *exchange_dir)
+        exchange.command(op="base_price", code="005930", price=68_600)
+        stack.start_ocx_worker(accounts, *exchange_dir)
     samsung_done = eventually(
         lambda: (o := get(samsung["id"]))["status"] == "FILLED" and o, timeout_s=60, message=f"filled after the restart ({stack.tail('worker')})"
     )
