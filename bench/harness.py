@@ -82,11 +82,11 @@ class Stack:
         self._spawn("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "platform.asgi:application"])
         wait_for_port(self.port)
 
-    def start_worker(self, *extra: str) -> None:
+    def start_worker(self, *extra: str, name: str = "worker") -> None:
         env = {**self.env, "KIWOOM_WORKER_TOKEN": self.demo["worker_token"]}
         args = [sys.executable, "-m", "kiwoom_worker", "--backend", "sim", "--server", f"ws://127.0.0.1:{self.port}/ws/worker/"]
-        args += ["--state-dir", str(self.var_dir / "worker"), "--seed", "11", "--tick-interval-ms", "100", *extra]
-        self._spawn("worker", args, env)
+        args += ["--state-dir", str(self.var_dir / name), "--seed", "11", "--tick-interval-ms", "100", *extra]
+        self._spawn(name, args, env)
 
     def start_ocx_worker(self, accounts: list[str], *extra: str, expected_server: str | None = "paper", supervised: bool = False) -> None:
         """The real worker with its ocx backend hosting the control emulator (tests/kiwoom_worker), paper token.

@@ -6,7 +6,8 @@ KIWOOM_WORKER_SERVER). The token is best given as KIWOOM_WORKER_TOKEN or in a fi
 
 Exit codes (for a supervisor): 0 stopped normally; 2 bad configuration; 3 token refused or revoked;
 4 the broker login is on the other server than the token's mode; 5 login failed (restart may help);
-6 the broker module needs a version update (restart after it is applied).
+6 the broker module needs a version update (restart after it is applied); 7 another worker connected
+with the same token and took over (do not restart).
 """
 
 from __future__ import annotations

@@ -32,6 +32,9 @@ EXIT_MODE_MISMATCH = 4
 EXIT_LOGIN_FAILED = 5
 # Kiwoom's module wants a version update (or login never answered): restart the process after the update.
 EXIT_VERSION_UPDATE = 6
+# Another process connected with this token and the server moved the route to it: two workers must
+# never carry the same accounts, so the older one ends and its supervisor leaves it ended.
+EXIT_REPLACED = 7
 
 TICK_FLUSH_S = 0.05
 TICK_BATCH = 500
@@ -181,6 +184,8 @@ class Link:
     def _check_close_code(self, code: int | None) -> None:
         if code == protocol.CLOSE_MODE_MISMATCH:
             raise Fatal("the server closed the link: the broker login is on the other server than this token's mode", EXIT_MODE_MISMATCH)
+        if code == protocol.CLOSE_REPLACED:
+            raise Fatal("another worker connected with this token and took over; this one stops (is a second worker running?)", EXIT_REPLACED)
         if code in (protocol.CLOSE_REVOKED, protocol.CLOSE_UNAUTHORIZED, protocol.CLOSE_FORBIDDEN):
             raise Fatal(f"the server closed the link with {code}: token revoked or refused", EXIT_TOKEN_REFUSED)
 

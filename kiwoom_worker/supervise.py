@@ -7,7 +7,8 @@ in again inside the same process; this loop decides what happens next from the e
 - 5 (login failed, connection lost; also Kiwoom's maintenance windows) and crashes: start again after
   a delay that doubles while runs keep failing quickly;
 - 6 (version update): start again after a longer wait, so Kiwoom's updater can finish first;
-- 0, 2, 3, 4 (stopped, bad configuration, token refused, wrong server): stop, and exit with that code,
+- 0, 2, 3, 4, 7 (stopped, bad configuration, token refused, wrong server, replaced by another worker
+  with the same token): stop, and exit with that code,
   because repeating would not help and a person has to act.
 
 Every morning at --daily-restart (Korea time) the worker is stopped and started fresh, so the trading
@@ -30,7 +31,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from kiwoom_worker.link import EXIT_CONFIG, EXIT_LOGIN_FAILED, EXIT_MODE_MISMATCH, EXIT_OK, EXIT_TOKEN_REFUSED, EXIT_VERSION_UPDATE, KST
+from kiwoom_worker.link import (
+    EXIT_CONFIG,
+    EXIT_LOGIN_FAILED,
+    EXIT_MODE_MISMATCH,
+    EXIT_OK,
+    EXIT_REPLACED,
+    EXIT_TOKEN_REFUSED,
+    EXIT_VERSION_UPDATE,
+    KST,
+)
 
 log = logging.getLogger("kiwoom_worker.supervise")
 
@@ -40,6 +50,7 @@ FINAL_EXITS = {
     EXIT_CONFIG: "bad configuration (check the KIWOOM_WORKER_* settings and the token file)",
     EXIT_TOKEN_REFUSED: "the platform refused the worker token (revoked or wrong: create a new one in the admin)",
     EXIT_MODE_MISMATCH: "Kiwoom logged in to the other server than the token's mode (tick or untick 모의투자 at login)",
+    EXIT_REPLACED: "another worker connected with the same token and took over (stop the second one, or give it its own token)",
 }
 STOP_GRACE_S = 20.0
 

@@ -13,7 +13,7 @@ from websockets.http11 import Response
 
 from kiwoom_worker import protocol
 from kiwoom_worker.backend import Backend, EventSink, LoginResult
-from kiwoom_worker.link import EXIT_MODE_MISMATCH, EXIT_OK, EXIT_TOKEN_REFUSED, Link
+from kiwoom_worker.link import EXIT_MODE_MISMATCH, EXIT_OK, EXIT_REPLACED, EXIT_TOKEN_REFUSED, Link
 from kiwoom_worker.outbox import Outbox
 
 pytestmark = pytest.mark.asyncio
@@ -57,6 +57,7 @@ class FakeServer:
         self.commands: list[dict[str, Any]] = []
         self.hello_server = None
         self.mode = "paper"
+        self.replace_after_welcome = False  # another connection with the same token took over
         self.received = asyncio.Event()
 
     def process_request(self, connection: ServerConnection, request: Any) -> Response | None:
@@ -73,6 +74,9 @@ class FakeServer:
             await ws.close(code=protocol.CLOSE_MODE_MISMATCH)
             return
         await ws.send(protocol.encode(protocol.welcome(worker="w", mode=self.mode, accounts=["8100000111"], last_seq=self.last_seq, heartbeat_s=1)))
+        if self.replace_after_welcome:
+            await ws.close(code=protocol.CLOSE_REPLACED)
+            return
         for frame in self.commands:
             await ws.send(protocol.encode(frame))
         seen = 0
@@ -119,6 +123,14 @@ async def run_link(tmp_path: Path, server: FakeServer, backend: Backend, *, toke
 async def test_a_refused_token_ends_the_worker_with_its_exit_code(tmp_path: Path) -> None:
     code, _ = await run_link(tmp_path, FakeServer(), CountingBackend(), token="wk_wrong")
     assert code == EXIT_TOKEN_REFUSED
+
+
+async def test_a_worker_replaced_by_another_with_its_token_ends_instead_of_fighting_back(tmp_path: Path) -> None:
+    server = FakeServer()
+    server.replace_after_welcome = True
+    code, _ = await run_link(tmp_path, server, CountingBackend())
+    assert code == EXIT_REPLACED
+    assert server.connections == 1, "it did not reconnect and take the route back"
 
 
 async def test_a_login_on_the_wrong_server_ends_the_worker(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiwoom_worker.link import EXIT_CONFIG, EXIT_LOGIN_FAILED, EXIT_MODE_MISMATCH, EXIT_OK, EXIT_TOKEN_REFUSED, EXIT_VERSION_UPDATE, KST
+from kiwoom_worker.link import EXIT_CONFIG, EXIT_LOGIN_FAILED, EXIT_MODE_MISMATCH, EXIT_OK, EXIT_REPLACED, EXIT_TOKEN_REFUSED, EXIT_VERSION_UPDATE, KST
 from kiwoom_worker.supervise import Policy, Supervisor, delay_after, next_daily_restart, parse_args
 
 # A stand-in worker: counts its starts in a file and exits with the next code of a script (or waits).
@@ -44,7 +44,7 @@ def test_it_restarts_after_failed_logins_and_an_update_then_stops_when_the_token
     assert [line for line in day.read_text().splitlines() if line.startswith("worker start")] == [f"worker start {n}" for n in range(1, 6)]
 
 
-@pytest.mark.parametrize("code", [EXIT_OK, EXIT_CONFIG, EXIT_TOKEN_REFUSED, EXIT_MODE_MISMATCH])
+@pytest.mark.parametrize("code", [EXIT_OK, EXIT_CONFIG, EXIT_TOKEN_REFUSED, EXIT_MODE_MISMATCH, EXIT_REPLACED])
 def test_it_does_not_loop_on_what_a_person_has_to_fix(tmp_path: Path, code: int) -> None:
     supervisor = Supervisor(child(tmp_path, str(code)), Policy(retry_delay_s=0.01, daily_restart=None))
     assert supervisor.run() == code
@@ -56,7 +56,9 @@ def test_the_wait_doubles_while_runs_keep_failing_and_is_capped() -> None:
     assert [delay_after(EXIT_LOGIN_FAILED, quick_failures=n, policy=policy) for n in range(1, 7)] == [60, 120, 240, 480, 900, 900]
     assert delay_after(EXIT_VERSION_UPDATE, quick_failures=1, policy=policy) == 180
     assert delay_after(1, quick_failures=1, policy=policy) == 60  # a crash
-    assert {delay_after(code, quick_failures=1, policy=policy) for code in (EXIT_OK, EXIT_CONFIG, EXIT_TOKEN_REFUSED, EXIT_MODE_MISMATCH)} == {None}
+    assert {delay_after(code, quick_failures=1, policy=policy) for code in (EXIT_OK, EXIT_CONFIG, EXIT_TOKEN_REFUSED, EXIT_MODE_MISMATCH, EXIT_REPLACED)} == {
+        None
+    }
 
 
 def test_the_daily_restart_is_the_next_one_in_korea_time() -> None:
