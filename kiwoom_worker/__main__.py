@@ -21,8 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kiwoom_worker.backend import Backend, LoginError
-from kiwoom_worker.link import EXIT_CONFIG, EXIT_LOGIN_FAILED, Link
+from kiwoom_worker.backend import Backend
+from kiwoom_worker.link import EXIT_CONFIG, Link
 from kiwoom_worker.outbox import Outbox
 
 
@@ -99,10 +99,7 @@ async def _main(args: argparse.Namespace, engine: Any = None) -> int:
             # and the durable outbox makes that safe.
             pass
     try:
-        return await link.run()
-    except LoginError as exc:
-        logging.error("login failed: %s", exc)
-        return exc.exit_code or EXIT_LOGIN_FAILED
+        return await link.run()  # a failed login is reported to the platform and becomes the exit code
     finally:
         outbox.close()
 

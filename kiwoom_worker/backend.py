@@ -46,9 +46,10 @@ class CommandError(Exception):
 class LoginError(Exception):
     """Login failed; ``exit_code`` tells a supervisor whether restarting can help."""
 
-    def __init__(self, message: str, *, exit_code: int) -> None:
+    def __init__(self, message: str, *, exit_code: int, server: str = "") -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        self.server = server  # the server it did log in to, when the refusal came after the login
 
 
 class Backend(abc.ABC):

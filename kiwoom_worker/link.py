@@ -19,7 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from kiwoom_worker import __version__, protocol
-from kiwoom_worker.backend import Backend, CommandError, LoginResult
+from kiwoom_worker.backend import Backend, CommandError, LoginError, LoginResult
 from kiwoom_worker.outbox import DONE, NEW, Outbox
 
 log = logging.getLogger("kiwoom_worker.link")
@@ -39,6 +39,7 @@ EXIT_REPLACED = 7
 TICK_FLUSH_S = 0.05
 TICK_BATCH = 500
 WELCOME_TIMEOUT_S = 15
+REPORT_TIMEOUT_S = 10
 BACKOFF_CAP_S = 10.0
 ORDER_COMMANDS = {
     protocol.PLACE_ORDER: protocol.ORDER_REJECTED,
@@ -93,7 +94,12 @@ class Link:
     # Lifecycle -------------------------------------------------------------------------------
     async def run(self) -> int:
         self._loop = asyncio.get_running_loop()
-        self.login = await self.backend.start(self)
+        try:
+            self.login = await self.backend.start(self)
+        except LoginError as exc:
+            log.error("login failed: %s", exc)
+            await self._report_login_failure(exc)
+            return exc.exit_code or EXIT_LOGIN_FAILED
         attempt = 0
         try:
             while not self.stopping.is_set():
@@ -123,6 +129,20 @@ class Link:
             log.error("%s", self._fatal)
             return self._fatal.exit_code
         return EXIT_OK
+
+    async def _report_login_failure(self, exc: LoginError) -> None:
+        """Tell the platform why this worker will not connect, so admins see it; best effort, one try."""
+        frame = protocol.login_failed(
+            worker_version=__version__, backend=self.backend.name, exit_code=exc.exit_code or EXIT_LOGIN_FAILED, message=str(exc), server=exc.server
+        )
+        try:
+            async with asyncio.timeout(REPORT_TIMEOUT_S):
+                async with connect(self.url, additional_headers={"Authorization": f"Token {self.token}"}, open_timeout=REPORT_TIMEOUT_S) as ws:
+                    await ws.send(protocol.encode(frame))
+                    with contextlib.suppress(ConnectionClosed):
+                        await ws.recv()  # the server closes once it has recorded it
+        except (OSError, ConnectionClosed, InvalidStatus, TimeoutError) as report_error:
+            log.warning("could not report the failed login to the platform: %s", report_error)
 
     async def _session(self, ws: ClientConnection) -> None:
         if self.login is None:

@@ -23,12 +23,15 @@ from typing import Any
 VERSION = 1
 SYMBOL_RE = re.compile(r"^[0-9A-Z]{6}$")
 ACCOUNT_RE = re.compile(r"^[0-9]{8,11}$")
+LOGIN_MESSAGE_MAX = 500
 
 # Frames the worker sends.
 HELLO = "hello"
 EVENT = "event"
 TICKS = "ticks"
 HEARTBEAT = "heartbeat"
+# Instead of a hello: the broker login failed, so an admin sees why the worker is not connected.
+LOGIN_FAILED = "login_failed"
 # Frames the server sends.
 WELCOME = "welcome"
 ACK = "ack"
@@ -36,7 +39,7 @@ COMMAND = "command"
 ERROR = "error"
 CLOSE_NOTICE = "close"
 
-WORKER_FRAMES = frozenset({HELLO, EVENT, TICKS, HEARTBEAT})
+WORKER_FRAMES = frozenset({HELLO, LOGIN_FAILED, EVENT, TICKS, HEARTBEAT})
 SERVER_FRAMES = frozenset({WELCOME, ACK, COMMAND, ERROR, CLOSE_NOTICE})
 
 # Commands (server -> worker). Each carries a command_id the worker executes at most once.
@@ -137,6 +140,10 @@ def hello(*, worker_version: str, backend: str, server: str, accounts: list[str]
     return frame(HELLO, worker_version=worker_version, backend=backend, server=server, accounts=accounts, stream_id=stream_id, login=login or {})
 
 
+def login_failed(*, worker_version: str, backend: str, exit_code: int, message: str, server: str = "") -> dict[str, Any]:
+    return frame(LOGIN_FAILED, worker_version=worker_version, backend=backend, exit_code=exit_code, message=message[:LOGIN_MESSAGE_MAX], server=server)
+
+
 def welcome(*, worker: str, mode: str, accounts: list[str], last_seq: int, heartbeat_s: int) -> dict[str, Any]:
     return frame(WELCOME, worker=worker, mode=mode, accounts=accounts, last_seq=last_seq, heartbeat_s=heartbeat_s)
 
@@ -224,6 +231,14 @@ def _validate(type_: str, body: dict[str, Any]) -> None:
         accounts = _need(body, "accounts", list)
         if not all(isinstance(a, str) and ACCOUNT_RE.match(a) for a in accounts):
             raise ProtocolError(E_MALFORMED, "field 'accounts' must list account numbers of 8 to 11 digits")
+    elif type_ == LOGIN_FAILED:
+        for key in ("worker_version", "backend", "message"):
+            _need(body, key, str)
+        _need(body, "exit_code", int)
+        if len(body["message"]) > LOGIN_MESSAGE_MAX:
+            raise ProtocolError(E_MALFORMED, f"field 'message' must be at most {LOGIN_MESSAGE_MAX} characters")
+        if body.get("server", "") not in ("", "paper", "real"):
+            raise ProtocolError(E_MALFORMED, "field 'server' must be 'paper', 'real' or empty")
     elif type_ == EVENT:
         seq = _need(body, "seq", int)
         if seq < 1:

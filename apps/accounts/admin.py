@@ -202,10 +202,33 @@ class BrokerAccountAdmin(admin.ModelAdmin):
 
 @admin.register(Worker)
 class WorkerAdmin(admin.ModelAdmin):
-    list_display = ["name", "mode", "reported_server", "is_connected", "last_hello_at", "last_heartbeat_at", "revoked_at"]
+    list_display = ["name", "mode", "reported_server", "is_connected", "last_hello_at", "last_heartbeat_at", "problem", "revoked_at"]
     list_filter = ["mode"]
-    fields = ["name", "mode", "accounts", "token_prefix", "revoked_at", "reported_server", "last_hello", "last_hello_at", "last_heartbeat_at", "connected_at"]
-    readonly_fields = ["token_prefix", "revoked_at", "reported_server", "last_hello", "last_hello_at", "last_heartbeat_at", "connected_at"]
+    fields = [
+        "name",
+        "mode",
+        "accounts",
+        "token_prefix",
+        "revoked_at",
+        "reported_server",
+        "last_hello",
+        "last_hello_at",
+        "last_heartbeat_at",
+        "connected_at",
+        "problem",
+        "problem_at",
+    ]
+    readonly_fields = [
+        "token_prefix",
+        "revoked_at",
+        "reported_server",
+        "last_hello",
+        "last_hello_at",
+        "last_heartbeat_at",
+        "connected_at",
+        "problem",
+        "problem_at",
+    ]
     filter_horizontal = ["accounts"]
     actions = ["revoke_tokens", "rotate_tokens"]
 

@@ -158,6 +158,10 @@ class Worker(models.Model):
     # The Channels channel of the live connection; empty when disconnected. Orders are routed here.
     channel_name = models.CharField(max_length=128, blank=True)
     connected_at = models.DateTimeField(null=True, blank=True)
+    # Why the worker is not trading, as it (or the server) last said: a failed broker login, the wrong
+    # server. Cleared by its next accepted hello.
+    problem = models.TextField(blank=True)
+    problem_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -163,11 +163,19 @@ def register_hello(*, worker_id: int, channel_name: str, hello: dict[str, Any]) 
         worker.last_hello["accounts"] = [crypto.mask(str(a)) for a in hello.get("accounts", [])]
         worker.last_hello_at = worker.last_heartbeat_at = worker.connected_at = now
         worker.channel_name = channel_name
-        worker.save(update_fields=["reported_server", "last_hello", "last_hello_at", "last_heartbeat_at", "connected_at", "channel_name"])
+        worker.problem, worker.problem_at = "", None
+        worker.save(
+            update_fields=["reported_server", "last_hello", "last_hello_at", "last_heartbeat_at", "connected_at", "channel_name", "problem", "problem_at"]
+        )
         scope = [account.account_number for account in worker.accounts.all()]
         stream, _ = WorkerStream.objects.get_or_create(worker=worker, stream_id=hello["stream_id"])
     reported = set(hello["accounts"])
     return HelloResult(worker, scope, sorted(reported - set(scope)), stream.last_seq, replaced)
+
+
+def record_worker_problem(*, worker_id: int, problem: str) -> None:
+    """Keep what stops a worker from trading (its failed login, the wrong server) where admins look."""
+    Worker.objects.filter(pk=worker_id).update(problem=problem[:1000], problem_at=timezone.now())
 
 
 def record_heartbeat(*, worker_id: int, channel_name: str) -> None:

@@ -76,6 +76,8 @@ class WorkerConsumer(AsyncWebsocketConsumer):
             return
         if frame.type == protocol.HELLO:
             await self._hello(frame)
+        elif frame.type == protocol.LOGIN_FAILED:
+            await self._login_failed(frame)
         elif not self.greeted:
             await self._send(protocol.error(protocol.E_HELLO_FIRST, "send hello before anything else", ref=frame.id))
         elif frame.type == protocol.EVENT:
@@ -90,6 +92,8 @@ class WorkerConsumer(AsyncWebsocketConsumer):
         if hello["server"] != self.mode:
             # The one rule that keeps a paper order off the real server and the reverse.
             log.error("worker %s logged in to the %s server but its token is for %s; closing", self.worker_name, hello["server"], self.mode)
+            problem = f"Kiwoom logged in to the {hello['server']} server, but this worker's token is for {self.mode}; the worker was refused"
+            await database_sync_to_async(accounts.record_worker_problem)(worker_id=self.worker_id, problem=problem)
             await self._send(
                 protocol.error(protocol.E_MODE_MISMATCH, f"token is for the {self.mode} server; the worker reported {hello['server']}", ref=frame.id)
             )
@@ -106,6 +110,14 @@ class WorkerConsumer(AsyncWebsocketConsumer):
             )
         await database_sync_to_async(orders.resend_unanswered)(result.worker)
         await database_sync_to_async(subscriptions.resubscribe)(result.worker)
+
+    async def _login_failed(self, frame: protocol.Parsed) -> None:
+        body = frame.body
+        on = f" (logged in to the {body['server']} server)" if body.get("server") else ""
+        problem = f"broker login failed{on}: {body['message']} — worker exit code {body['exit_code']}, {body['backend']} {body['worker_version']}"
+        log.error("worker %s: %s", self.worker_name, problem)
+        await database_sync_to_async(accounts.record_worker_problem)(worker_id=self.worker_id, problem=problem)
+        await self.close(code=1000)
 
     async def _event(self, frame: protocol.Parsed) -> None:
         body = frame.body

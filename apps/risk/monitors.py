@@ -178,7 +178,10 @@ def check_workers(now: dt.datetime | None = None) -> int:
             label = Mode(mode).label
             reason = _("%(mode)s 워커 연결이 끊겨 신규 주문을 정지합니다.") % {"mode": label}
             if states.raise_state(scope=scope, state=State.HALTED, reason=reason, source="monitor:worker"):
-                alerts.raise_alert(kind="worker_disconnected", severity="critical", title=reason, message=reason, scope_key=scope.key)
+                # Whoever gets the alert should see why without opening the Windows PC's log.
+                problems = [f"{w.name}: {w.problem}" for w in Worker.objects.filter(mode=mode, revoked_at__isnull=True).exclude(problem="")]
+                message = "\n".join([reason, *problems])
+                alerts.raise_alert(kind="worker_disconnected", severity="critical", title=reason, message=message, scope_key=scope.key)
             trips += 1
     return trips
 

@@ -44,6 +44,7 @@ class OcxBackend(Backend):
             raise LoginError(
                 f"Kiwoom logged in to the {result.server} server but this worker is configured for {self.expected_server}; refusing to start",
                 exit_code=EXIT_MODE_MISMATCH,
+                server=result.server,
             )
         await self._on_qt(self.engine.reregister)  # after a reconnect: the control forgot its registrations
         count = await self._on_qt(self.engine.emit_symbol_master)

@@ -70,5 +70,10 @@ def test_a_login_on_the_real_server_never_serves_a_paper_token(tmp_path: Path, w
         # Nothing from the real login reached the platform: no balance, not even the symbol master.
         assert all(not a["balance_reported_at"] for a in stack.api("GET", "/api/accounts", token)[1])
         assert stack.api("GET", "/api/symbols?q=0", token)[1] == []
+        # Admins see why in Django admin → Workers, without the Windows PC's log.
+        problems = stack.manage(
+            "shell", "-c", "from apps.accounts.models import Worker; print(*Worker.objects.exclude(problem='').values_list('problem', flat=True))"
+        )
+        assert "real server" in problems and "paper" in problems, problems
     finally:
         stack.stop_all()

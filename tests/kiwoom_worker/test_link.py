@@ -12,8 +12,8 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Response
 
 from kiwoom_worker import protocol
-from kiwoom_worker.backend import Backend, EventSink, LoginResult
-from kiwoom_worker.link import EXIT_MODE_MISMATCH, EXIT_OK, EXIT_REPLACED, EXIT_TOKEN_REFUSED, Link
+from kiwoom_worker.backend import Backend, EventSink, LoginError, LoginResult
+from kiwoom_worker.link import EXIT_LOGIN_FAILED, EXIT_MODE_MISMATCH, EXIT_OK, EXIT_REPLACED, EXIT_TOKEN_REFUSED, Link
 from kiwoom_worker.outbox import Outbox
 
 pytestmark = pytest.mark.asyncio
@@ -58,6 +58,7 @@ class FakeServer:
         self.hello_server = None
         self.mode = "paper"
         self.replace_after_welcome = False  # another connection with the same token took over
+        self.login_reports: list[dict[str, Any]] = []
         self.received = asyncio.Event()
 
     def process_request(self, connection: ServerConnection, request: Any) -> Response | None:
@@ -68,6 +69,10 @@ class FakeServer:
     async def handler(self, ws: ServerConnection) -> None:
         self.connections += 1
         hello = json.loads(await ws.recv())
+        if hello["type"] == protocol.LOGIN_FAILED:
+            self.login_reports.append(protocol.decode(json.dumps(hello), allowed=protocol.WORKER_FRAMES).body)
+            await ws.close()
+            return
         self.hello_server = hello["server"]
         if hello["server"] != self.mode:
             await ws.send(protocol.encode(protocol.error(protocol.E_MODE_MISMATCH, "wrong server")))
@@ -131,6 +136,25 @@ async def test_a_worker_replaced_by_another_with_its_token_ends_instead_of_fight
     code, _ = await run_link(tmp_path, server, CountingBackend())
     assert code == EXIT_REPLACED
     assert server.connections == 1, "it did not reconnect and take the route back"
+
+
+class RefusedLoginBackend(CountingBackend):
+    async def start(self, sink: EventSink) -> LoginResult:
+        raise LoginError("login failed -101: 서버접속실패", exit_code=EXIT_LOGIN_FAILED)
+
+
+async def test_a_failed_broker_login_is_reported_to_the_platform_then_ends_the_worker(tmp_path: Path) -> None:
+    server = FakeServer()
+    code, _ = await run_link(tmp_path, server, RefusedLoginBackend())
+    assert code == EXIT_LOGIN_FAILED
+    assert [(r["message"], r["exit_code"], r["backend"]) for r in server.login_reports] == [("login failed -101: 서버접속실패", EXIT_LOGIN_FAILED, "test")]
+    assert server.hello_server is None, "no hello: nothing may be routed to a worker without a broker login"
+
+
+async def test_a_failed_login_still_ends_the_worker_when_the_platform_is_unreachable(tmp_path: Path) -> None:
+    link = Link(url="ws://127.0.0.1:9/ws/worker/", token=TOKEN, backend=RefusedLoginBackend(), outbox=Outbox(tmp_path / "outbox.sqlite3"))
+    async with asyncio.timeout(15):
+        assert await link.run() == EXIT_LOGIN_FAILED
 
 
 async def test_a_login_on_the_wrong_server_ends_the_worker(tmp_path: Path) -> None:

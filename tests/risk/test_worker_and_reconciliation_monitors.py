@@ -48,6 +48,19 @@ def test_a_mode_without_a_live_worker_is_halted_and_released_on_reconnect(paper_
     assert place(paper_trader).status == "QUEUED"
 
 
+def test_the_alert_says_why_the_worker_is_gone_and_a_good_hello_clears_it(paper_trader, market_always) -> None:
+    broker = Broker([paper_trader.paper])
+    broker.disconnect()
+    problem = "broker login failed: login failed -101: 서버접속실패 — worker exit code 5, ocx 0.1.0"
+    account_services.record_worker_problem(worker_id=broker.worker.pk, problem=problem)
+    assert [monitors.check_workers() for _ in range(3)] == [0, 0, 1]
+    [alert] = RiskAlert.objects.filter(kind="worker_disconnected")
+    assert f"{broker.worker.name}: {problem}" in alert.message
+    reconnect(broker)
+    broker.worker.refresh_from_db()
+    assert (broker.worker.problem, broker.worker.problem_at) == ("", None)
+
+
 def test_a_stale_heartbeat_counts_as_gone(paper_trader, market_always) -> None:
     broker = Broker([paper_trader.paper])
     # A killed server never clears the worker's route; only the heartbeat tells.
