@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench-quick clean
+.PHONY: run test lint bench-quick worker-wheels clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
@@ -33,6 +33,15 @@ test: $(VENV)/.dev-installed
 lint: $(VENV)/.dev-installed
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
+
+# The Windows worker's pins resolve to wheels alone for 32-bit CPython (no compiler there); needs PyPI.
+# pip evaluates markers for this machine, so the pins are passed by name.
+WORKER_PYTHON ?= 3.11
+worker-wheels: $(BIN)/python
+	$(BIN)/python -m pip download --quiet --no-deps --dest var/worker-wheels --platform win32 --implementation cp \
+		--python-version $(WORKER_PYTHON) --only-binary=:all: \
+		$$(sed -n 's/^\([A-Za-z0-9_.-]*==[^;]*\).*/\1/p' requirements/base.txt requirements/worker.txt)
+	ls var/worker-wheels
 
 clean:
 	rm -rf var
