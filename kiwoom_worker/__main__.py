@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--token-file", default=_env("token_file"))
     parser.add_argument("--state-dir", default=_env("state_dir"), help="outbox and sim state (default ./var/worker-<backend>)")
     parser.add_argument("--log-level", default=_env("log_level", "INFO"))
+    parser.add_argument(
+        "--stop-on-stdin-eof",
+        action="store_true",
+        help="stop cleanly when standard input closes (the supervisor's stop, and its death, on every OS)",
+    )
     sim = parser.add_argument_group("sim backend")
     sim.add_argument("--seed", type=int, default=int(_env("seed", "7") or 7))
     sim.add_argument("--accounts", default=_env("accounts", ""), help="comma-separated account numbers; default: those the server scopes the token to")
@@ -81,6 +88,19 @@ def build_backend(args: argparse.Namespace, outbox: Outbox, engine: Any = None) 
     return OcxBackend(engine, expected_server=args.expected_server)
 
 
+def _stop_when_stdin_closes(stop: Any) -> None:
+    # A pipe from the supervisor: it closes it to stop the worker, and the OS closes it when the
+    # supervisor dies, so a worker is never left running (and trading) without its supervisor.
+    def watch() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while sys.stdin.buffer.read(4096):
+                pass
+        logging.info("standard input closed: stopping")
+        stop()
+
+    threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
+
+
 async def _main(args: argparse.Namespace, engine: Any = None) -> int:
     try:
         token = read_token(args)
@@ -98,6 +118,8 @@ async def _main(args: argparse.Namespace, engine: Any = None) -> int:
             # Windows, or the link's own thread under the Qt host: the default handlers end the process,
             # and the durable outbox makes that safe.
             pass
+    if args.stop_on_stdin_eof:
+        _stop_when_stdin_closes(lambda: loop.call_soon_threadsafe(link.stopping.set))
     try:
         return await link.run()  # a failed login is reported to the platform and becomes the exit code
     finally:

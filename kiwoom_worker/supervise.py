@@ -52,7 +52,6 @@ FINAL_EXITS = {
     EXIT_MODE_MISMATCH: "Kiwoom logged in to the other server than the token's mode (tick or untick 모의투자 at login)",
     EXIT_REPLACED: "another worker connected with the same token and took over (stop the second one, or give it its own token)",
 }
-STOP_GRACE_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +60,7 @@ class Policy:
     update_delay_s: float = 180.0
     max_delay_s: float = 900.0
     healthy_after_s: float = 600.0  # a run this long resets the doubling
+    stop_grace_s: float = 20.0  # for each of: the clean stop, then terminate()
     daily_restart: dt.time | None = dt.time(7, 30)
 
 
@@ -132,24 +132,30 @@ class Supervisor:
             self.starts += 1
             log.info("starting the worker (start %s): %s", self.starts, " ".join(self.command))
             # The command is this Python running kiwoom_worker with the operator's own options, no shell.
-            proc = subprocess.Popen(self.command, stdout=output, stderr=subprocess.STDOUT if output else None)  # noqa: S603
-            while True:
-                try:
-                    return proc.wait(timeout=1.0), False
-                except subprocess.TimeoutExpired:
-                    pass
-                if self.stopping.is_set() or (restart_at is not None and self.now() >= restart_at):
-                    return self._stop(proc), not self.stopping.is_set()
+            with subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT if output else None) as proc:  # noqa: S603
+                while True:
+                    try:
+                        return proc.wait(timeout=1.0), False
+                    except subprocess.TimeoutExpired:
+                        pass
+                    if self.stopping.is_set() or (restart_at is not None and self.now() >= restart_at):
+                        return self._stop(proc), not self.stopping.is_set()
         finally:
             if output is not None:
                 output.close()
 
     def _stop(self, proc: subprocess.Popen[bytes]) -> int:
-        # SIGTERM lets the worker close its link cleanly; on Windows terminate() ends it at once, which
-        # the durable outbox makes safe (unsent events go out after the next start).
-        proc.terminate()
+        # Closing its standard input stops the worker cleanly on every OS (--stop-on-stdin-eof); a worker
+        # still in its login gets terminate(), which on Windows ends it at once. The durable outbox makes
+        # either safe: unsent events go out after the next start.
+        if proc.stdin is not None:
+            proc.stdin.close()
         try:
-            return proc.wait(timeout=STOP_GRACE_S)
+            return proc.wait(timeout=self.policy.stop_grace_s)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+        try:
+            return proc.wait(timeout=self.policy.stop_grace_s)
         except subprocess.TimeoutExpired:
             proc.kill()
             return proc.wait()
@@ -191,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         handlers.append(logging.FileHandler(args.log_dir / "supervisor.log", encoding="utf-8"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", handlers=handlers)
     policy = Policy(retry_delay_s=args.retry_delay, update_delay_s=args.update_delay, max_delay_s=args.max_delay, daily_restart=args.daily_restart)
-    supervisor = Supervisor([sys.executable, "-m", args.worker_module, *worker_args], policy, log_dir=args.log_dir)
+    supervisor = Supervisor([sys.executable, "-m", args.worker_module, *worker_args, "--stop-on-stdin-eof"], policy, log_dir=args.log_dir)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: supervisor.stopping.set())
     return supervisor.run()

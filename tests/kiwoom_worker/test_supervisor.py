@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 import sys
 import threading
 import time
@@ -13,7 +14,8 @@ import pytest
 from kiwoom_worker.link import EXIT_CONFIG, EXIT_LOGIN_FAILED, EXIT_MODE_MISMATCH, EXIT_OK, EXIT_REPLACED, EXIT_TOKEN_REFUSED, EXIT_VERSION_UPDATE, KST
 from kiwoom_worker.supervise import Policy, Supervisor, delay_after, next_daily_restart, parse_args
 
-# A stand-in worker: counts its starts in a file and exits with the next code of a script (or waits).
+# A stand-in worker: counts its starts in a file and exits with the next code of a script; "wait"
+# runs until its standard input closes (as the worker with --stop-on-stdin-eof), "stubborn" ignores that.
 CHILD = """
 import sys, time
 from pathlib import Path
@@ -24,8 +26,12 @@ codes = sys.argv[2].split(",")
 print(f"worker start {start}", flush=True)
 code = codes[min(start, len(codes)) - 1]
 if code == "wait":
+    sys.stdin.read()
+    print("stdin closed: clean stop", flush=True)
+    sys.exit(0)
+if code == "stubborn":
     time.sleep(60)
-sys.exit(int(code) if code != "wait" else 0)
+sys.exit(int(code))
 """
 
 
@@ -96,3 +102,43 @@ def test_worker_options_go_after_the_double_dash() -> None:
     assert parse_args(["--daily-restart", "06:45"])[0].daily_restart == dt.time(6, 45)
     with pytest.raises(SystemExit):
         parse_args(["--daily-restart", "7h"])
+
+
+def test_a_stop_closes_the_workers_input_first_and_terminates_only_a_worker_that_ignores_it(tmp_path: Path) -> None:
+    for behaviour, said in (("wait", "stdin closed: clean stop"), ("stubborn", None)):
+        logs = tmp_path / behaviour
+        supervisor = Supervisor(child(logs, behaviour), Policy(daily_restart=None, stop_grace_s=1.0), log_dir=logs)
+        logs.mkdir()
+        thread = threading.Thread(target=supervisor.run)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not (logs / "starts").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        supervisor.stopping.set()
+        thread.join(20)
+        assert not thread.is_alive()
+        [day] = logs.glob("worker-*.log")
+        assert (said in day.read_text()) if said else "clean stop" not in day.read_text()
+
+
+def test_a_worker_outlives_no_supervisor(tmp_path: Path) -> None:
+    """Killed supervisor (Task Scheduler's End, a crash): the real worker sees its input close and stops."""
+    psutil = pytest.importorskip("psutil")
+    worker = ["--backend", "sim", "--server", "ws://127.0.0.1:9/ws/worker/", "--token", "wk_unused", "--state-dir", str(tmp_path / "state")]
+    supervisor = subprocess.Popen([sys.executable, "-m", "kiwoom_worker.supervise", "--daily-restart", "off", "--log-dir", str(tmp_path), "--", *worker])
+    try:
+        deadline = time.monotonic() + 30
+        children: list = []
+        while not children and time.monotonic() < deadline:
+            children = psutil.Process(supervisor.pid).children()
+            time.sleep(0.1)
+        [running] = children
+        assert "--stop-on-stdin-eof" in running.cmdline()
+        supervisor.kill()
+        supervisor.wait(10)
+        running.wait(timeout=20)  # psutil.TimeoutExpired if the worker stayed behind
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+    [day] = tmp_path.glob("worker-*.log")
+    assert "standard input closed: stopping" in day.read_text()
