@@ -92,8 +92,10 @@ def _stop_when_stdin_closes(stop: Any) -> None:
     # A pipe from the supervisor: it closes it to stop the worker, and the OS closes it when the
     # supervisor dies, so a worker is never left running (and trading) without its supervisor.
     def watch() -> None:
+        # os.read on the descriptor, not sys.stdin: a daemon thread blocked inside the buffered reader
+        # holds its lock, and the interpreter aborts on that lock when the worker exits on its own.
         with contextlib.suppress(OSError, ValueError):
-            while sys.stdin.buffer.read(4096):
+            while os.read(sys.stdin.fileno(), 4096):
                 pass
         logging.info("standard input closed: stopping")
         stop()
