@@ -98,13 +98,14 @@ class Link:
             self.login = await self.backend.start(self)
         except LoginError as exc:
             log.error("login failed: %s", exc)
-            await self._report_login_failure(exc)
-            return exc.exit_code or EXIT_LOGIN_FAILED
+            exit_code = exc.exit_code or EXIT_LOGIN_FAILED
+            await self._report_login_failure(exc, exit_code)
+            return exit_code
         attempt = 0
         try:
             while not self.stopping.is_set():
                 try:
-                    async with connect(self.url, additional_headers={"Authorization": f"Token {self.token}"}, max_size=None, open_timeout=10) as ws:
+                    async with self._connect(open_timeout=10) as ws:
                         attempt = 0
                         self.connections += 1
                         await self._session(ws)
@@ -130,14 +131,15 @@ class Link:
             return self._fatal.exit_code
         return EXIT_OK
 
-    async def _report_login_failure(self, exc: LoginError) -> None:
+    def _connect(self, *, open_timeout: float) -> connect:
+        return connect(self.url, additional_headers={"Authorization": f"Token {self.token}"}, max_size=None, open_timeout=open_timeout)
+
+    async def _report_login_failure(self, exc: LoginError, exit_code: int) -> None:
         """Tell the platform why this worker will not connect, so admins see it; best effort, one try."""
-        frame = protocol.login_failed(
-            worker_version=__version__, backend=self.backend.name, exit_code=exc.exit_code or EXIT_LOGIN_FAILED, message=str(exc), server=exc.server
-        )
+        frame = protocol.login_failed(worker_version=__version__, backend=self.backend.name, exit_code=exit_code, message=str(exc), server=exc.server)
         try:
             async with asyncio.timeout(REPORT_TIMEOUT_S):
-                async with connect(self.url, additional_headers={"Authorization": f"Token {self.token}"}, open_timeout=REPORT_TIMEOUT_S) as ws:
+                async with self._connect(open_timeout=REPORT_TIMEOUT_S) as ws:
                     await ws.send(protocol.encode(frame))
                     with contextlib.suppress(ConnectionClosed):
                         await ws.recv()  # the server closes once it has recorded it

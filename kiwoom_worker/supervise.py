@@ -180,7 +180,7 @@ def _clock_time(value: str) -> dt.time | None:
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     own, worker = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
     parser = argparse.ArgumentParser(prog="python -m kiwoom_worker.supervise", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--daily-restart", type=_clock_time, default=dt.time(7, 30), help="Korea time, HH:MM, or 'off' (default 07:30)")
+    parser.add_argument("--daily-restart", type=_clock_time, default=Policy.daily_restart, help="Korea time, HH:MM, or 'off' (default 07:30)")
     parser.add_argument("--retry-delay", type=float, default=Policy.retry_delay_s, help="seconds before a restart after exit 5 or a crash")
     parser.add_argument("--update-delay", type=float, default=Policy.update_delay_s, help="seconds before a restart after exit 6")
     parser.add_argument("--max-delay", type=float, default=Policy.max_delay_s, help="cap of the doubling delay")

@@ -204,20 +204,6 @@ class BrokerAccountAdmin(admin.ModelAdmin):
 class WorkerAdmin(admin.ModelAdmin):
     list_display = ["name", "mode", "reported_server", "is_connected", "last_hello_at", "last_heartbeat_at", "problem", "revoked_at"]
     list_filter = ["mode"]
-    fields = [
-        "name",
-        "mode",
-        "accounts",
-        "token_prefix",
-        "revoked_at",
-        "reported_server",
-        "last_hello",
-        "last_hello_at",
-        "last_heartbeat_at",
-        "connected_at",
-        "problem",
-        "problem_at",
-    ]
     readonly_fields = [
         "token_prefix",
         "revoked_at",
@@ -229,6 +215,7 @@ class WorkerAdmin(admin.ModelAdmin):
         "problem",
         "problem_at",
     ]
+    fields = ["name", "mode", "accounts", *readonly_fields]
     filter_horizontal = ["accounts"]
     actions = ["revoke_tokens", "rotate_tokens"]
 

@@ -175,7 +175,20 @@ def register_hello(*, worker_id: int, channel_name: str, hello: dict[str, Any]) 
 
 def record_worker_problem(*, worker_id: int, problem: str) -> None:
     """Keep what stops a worker from trading (its failed login, the wrong server) where admins look."""
-    Worker.objects.filter(pk=worker_id).update(problem=problem[:1000], problem_at=timezone.now())
+    Worker.objects.filter(pk=worker_id).update(problem=problem, problem_at=timezone.now())
+
+
+def record_failed_login(*, worker_id: int, report: dict[str, Any]) -> str:
+    """A worker's ``login_failed`` report (validated by the protocol) as its problem; returns the text."""
+    on = f" (logged in to the {report['server']} server)" if report.get("server") else ""
+    problem = f"broker login failed{on}: {report['message']} — worker exit code {report['exit_code']}, {report['backend']} {report['worker_version']}"
+    record_worker_problem(worker_id=worker_id, problem=problem)
+    return problem
+
+
+def record_wrong_server(*, worker_id: int, reported_server: str, mode: str) -> None:
+    problem = f"Kiwoom logged in to the {reported_server} server, but this worker's token is for {mode}; the worker was refused"
+    record_worker_problem(worker_id=worker_id, problem=problem)
 
 
 def record_heartbeat(*, worker_id: int, channel_name: str) -> None:

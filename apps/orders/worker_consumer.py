@@ -92,8 +92,7 @@ class WorkerConsumer(AsyncWebsocketConsumer):
         if hello["server"] != self.mode:
             # The one rule that keeps a paper order off the real server and the reverse.
             log.error("worker %s logged in to the %s server but its token is for %s; closing", self.worker_name, hello["server"], self.mode)
-            problem = f"Kiwoom logged in to the {hello['server']} server, but this worker's token is for {self.mode}; the worker was refused"
-            await database_sync_to_async(accounts.record_worker_problem)(worker_id=self.worker_id, problem=problem)
+            await database_sync_to_async(accounts.record_wrong_server)(worker_id=self.worker_id, reported_server=hello["server"], mode=self.mode)
             await self._send(
                 protocol.error(protocol.E_MODE_MISMATCH, f"token is for the {self.mode} server; the worker reported {hello['server']}", ref=frame.id)
             )
@@ -112,11 +111,8 @@ class WorkerConsumer(AsyncWebsocketConsumer):
         await database_sync_to_async(subscriptions.resubscribe)(result.worker)
 
     async def _login_failed(self, frame: protocol.Parsed) -> None:
-        body = frame.body
-        on = f" (logged in to the {body['server']} server)" if body.get("server") else ""
-        problem = f"broker login failed{on}: {body['message']} — worker exit code {body['exit_code']}, {body['backend']} {body['worker_version']}"
+        problem = await database_sync_to_async(accounts.record_failed_login)(worker_id=self.worker_id, report=frame.body)
         log.error("worker %s: %s", self.worker_name, problem)
-        await database_sync_to_async(accounts.record_worker_problem)(worker_id=self.worker_id, problem=problem)
         await self.close(code=1000)
 
     async def _event(self, frame: protocol.Parsed) -> None:

@@ -9,16 +9,16 @@ from asgiref.sync import sync_to_async
 
 from apps.accounts.models import Worker
 from kiwoom_worker import protocol
-from tests.orders.test_worker_link import _no_embedded_beat, connect, hello, paper_worker  # noqa: F401 (fixtures)
+from tests.orders.worker_socket import connect, hello
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("no_embedded_beat")]
 
 
-async def worker_row(paper_worker) -> Worker:  # noqa: F811
+async def worker_row(paper_worker) -> Worker:
     return await sync_to_async(Worker.objects.get)(pk=paper_worker.worker.pk)
 
 
-async def test_a_failed_broker_login_is_recorded_and_the_link_closed(paper_worker) -> None:  # noqa: F811
+async def test_a_failed_broker_login_is_recorded_and_the_link_closed(paper_worker) -> None:
     comm = await connect(paper_worker.token)
     report = protocol.login_failed(worker_version="0.1.0", backend="ocx", exit_code=5, message="login failed -101: 서버접속실패")
     await comm.send_to(text_data=protocol.encode(report))
@@ -28,7 +28,7 @@ async def test_a_failed_broker_login_is_recorded_and_the_link_closed(paper_worke
     assert worker.problem_at is not None and worker.channel_name == ""
 
 
-async def test_the_wrong_server_is_recorded_whichever_side_noticed(paper_worker) -> None:  # noqa: F811
+async def test_the_wrong_server_is_recorded_whichever_side_noticed(paper_worker) -> None:
     comm = await connect(paper_worker.token)
     frame = await hello(comm, server="real")
     assert frame["code"] == protocol.E_MODE_MISMATCH
@@ -42,7 +42,7 @@ async def test_the_wrong_server_is_recorded_whichever_side_noticed(paper_worker)
     assert (await worker_row(paper_worker)).problem.startswith(f"broker login failed (logged in to the real server): {message}")
 
 
-async def test_a_malformed_report_gets_an_error_frame_and_records_nothing(paper_worker) -> None:  # noqa: F811
+async def test_a_malformed_report_gets_an_error_frame_and_records_nothing(paper_worker) -> None:
     comm = await connect(paper_worker.token)
     bad = {**protocol.login_failed(worker_version="0.1.0", backend="ocx", exit_code=5, message="x"), "exit_code": "five"}
     await comm.send_to(text_data=json.dumps(bad))
@@ -56,7 +56,7 @@ async def test_a_malformed_report_gets_an_error_frame_and_records_nothing(paper_
     await comm.disconnect()
 
 
-async def test_a_good_hello_clears_the_problem(paper_worker) -> None:  # noqa: F811
+async def test_a_good_hello_clears_the_problem(paper_worker) -> None:
     await sync_to_async(Worker.objects.filter(pk=paper_worker.worker.pk).update)(problem="broker login failed: -101")
     comm = await connect(paper_worker.token)
     assert (await hello(comm))["type"] == "welcome"

@@ -14,32 +14,10 @@ from apps.orders import services
 from apps.orders.models import Execution, Order, OrderStatus, Position
 from apps.orders.worker_consumer import WorkerConsumer
 from kiwoom_worker import protocol
+from tests.orders.worker_socket import connect, hello
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("no_embedded_beat")]
 NOW = "2026-03-02T10:00:00+09:00"
-
-
-@pytest.fixture(autouse=True)
-def _no_embedded_beat(settings) -> None:
-    settings.EMBEDDED_BEAT = False
-
-
-@pytest.fixture
-def paper_worker(paper_trader, outsider):
-    new = account_services.create_worker(name="w-paper", mode="paper", accounts=[paper_trader.paper, outsider.paper])
-    return new
-
-
-async def connect(token: str) -> WebsocketCommunicator:
-    comm = WebsocketCommunicator(WorkerConsumer.as_asgi(), "/ws/worker/", headers=[(b"authorization", f"Token {token}".encode())])
-    connected, _ = await comm.connect()
-    assert connected
-    return comm
-
-
-async def hello(comm: WebsocketCommunicator, *, server: str = "paper", accounts: list[str] | None = None, stream: str = "s1") -> dict:
-    await comm.send_to(text_data=protocol.encode(protocol.hello(worker_version="t", backend="sim", server=server, accounts=accounts or [], stream_id=stream)))
-    return json.loads(await comm.receive_from())
 
 
 async def send_event(comm: WebsocketCommunicator, seq: int, name: str, data: dict) -> list[dict]:
